@@ -1,0 +1,126 @@
+package agents
+
+// The agent spec, v1. Field names follow DESIGN.md; json tags are the wire
+// names for both JSON and YAML documents.
+
+// APIVersion and Kind are the only values a v1 document may carry.
+const (
+	APIVersion = "telos/v1"
+	KindAgent  = "Agent"
+)
+
+// Agent is one agent document.
+type Agent struct {
+	APIVersion string   `json:"apiVersion"`
+	Kind       string   `json:"kind"`
+	Metadata   Metadata `json:"metadata"`
+	Spec       Spec     `json:"spec"`
+}
+
+// Metadata names the agent. Team may be omitted: the server takes it from the
+// caller's API key, and a team that differs from the caller's is refused.
+type Metadata struct {
+	Name   string            `json:"name"`
+	Team   string            `json:"team,omitempty"`
+	Labels map[string]string `json:"labels,omitempty"`
+}
+
+// Spec is what the agent is for and what it does.
+type Spec struct {
+	Description string           `json:"description,omitempty"`
+	Purpose     Purpose          `json:"purpose"`
+	Model       string           `json:"model,omitempty"`
+	Budget      *Budget          `json:"budget,omitempty"`
+	Inputs      map[string]Input `json:"inputs,omitempty"`
+	Steps       []Step           `json:"steps"`
+}
+
+// Purpose is the business reason an agent exists and what it should produce.
+type Purpose struct {
+	Category  string `json:"category"`
+	Statement string `json:"statement"`
+	Outcome   string `json:"outcome,omitempty"`
+	Value     *Value `json:"value,omitempty"`
+}
+
+// Value is the maker's declared value of one run.
+type Value struct {
+	MinutesSavedPerRun *float64 `json:"minutes_saved_per_run,omitempty"`
+}
+
+// Budget holds hard limits. Amounts are decimal strings ("0.05").
+type Budget struct {
+	PerRun   *Limit `json:"per_run,omitempty"`
+	PerDay   *Limit `json:"per_day,omitempty"`
+	PerMonth *Limit `json:"per_month,omitempty"`
+}
+
+// Limit caps tokens, dollars or both; nil fields are not limited.
+type Limit struct {
+	Tokens *int64  `json:"tokens,omitempty"`
+	USD    *string `json:"usd,omitempty"`
+}
+
+// Input declares one run input.
+type Input struct {
+	Type        string `json:"type"` // string | number | integer | boolean | object | array
+	Required    bool   `json:"required,omitempty"`
+	Default     any    `json:"default,omitempty"`
+	Description string `json:"description,omitempty"`
+}
+
+// Step is one unit of work: exactly one of Connector or LLM is set.
+type Step struct {
+	ID        string         `json:"id"`
+	Purpose   string         `json:"purpose"`
+	Connector string         `json:"connector,omitempty"`
+	With      map[string]any `json:"with,omitempty"`
+	LLM       *LLMStep       `json:"llm,omitempty"`
+	// TimeoutSeconds bounds one attempt of the step; 0 means the kind's default.
+	TimeoutSeconds int `json:"timeout_seconds,omitempty"`
+}
+
+// LLMStep asks a model for an answer.
+type LLMStep struct {
+	Model       string   `json:"model,omitempty"` // defaults to spec.model
+	System      string   `json:"system,omitempty"`
+	Prompt      string   `json:"prompt"`
+	MaxTokens   int      `json:"max_tokens,omitempty"`
+	Temperature *float64 `json:"temperature,omitempty"`
+}
+
+// Kind names what a step does: "llm" or "connector".
+func (s Step) Kind() string {
+	if s.LLM != nil {
+		return "llm"
+	}
+	return "connector"
+}
+
+// FieldError is one validation failure at a field path such as
+// "spec.steps[1].purpose".
+type FieldError struct {
+	Path    string `json:"path"`
+	Message string `json:"message"`
+}
+
+func (e FieldError) Error() string { return e.Path + ": " + e.Message }
+
+// ValidationError carries every FieldError found in one document.
+type ValidationError struct {
+	Errors []FieldError
+}
+
+func (e *ValidationError) Error() string {
+	if len(e.Errors) == 1 {
+		return "invalid: " + e.Errors[0].Error()
+	}
+	return "invalid: " + e.Errors[0].Error() + " (and more)"
+}
+
+// ActionCatalog tells validation which connector actions exist and which
+// parameters each requires. The connector registry implements it.
+type ActionCatalog interface {
+	// Action reports whether id (e.g. "http.get") exists and its required and optional parameters.
+	Action(id string) (required, optional []string, ok bool)
+}
