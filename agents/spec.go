@@ -104,7 +104,12 @@ type FieldError struct {
 	Message string `json:"message"`
 }
 
-func (e FieldError) Error() string { return e.Path + ": " + e.Message }
+func (e FieldError) Error() string {
+	if e.Path == "" { // the document as a whole
+		return e.Message
+	}
+	return e.Path + ": " + e.Message
+}
 
 // ValidationError carries every FieldError found in one document.
 type ValidationError struct {

@@ -1,0 +1,102 @@
+// Package api is Telos's REST API: an Echo server under /v1 with bearer API
+// keys, one error mapping to RFC 9457 problem+json, and the OpenAPI document
+// that describes it.
+package api
+
+import (
+	"context"
+	_ "embed"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"github.com/redis/go-redis/v9"
+	"go.temporal.io/sdk/client"
+
+	"github.com/telos-dev/telos/agents"
+	"github.com/telos-dev/telos/store"
+)
+
+//go:embed openapi.json
+var openAPIDoc []byte
+
+// MaxBody is the largest request body accepted.
+const MaxBody = 1 << 20
+
+// Server serves the REST API.
+type Server struct {
+	Store    *store.Store
+	Temporal client.Client
+	Redis    *redis.Client
+	Actions  agents.ActionCatalog
+	Logger   *slog.Logger
+	// Now and NewID are injected so tests control time and identifiers.
+	Now   func() time.Time
+	NewID func() string
+}
+
+// Handler builds the Echo router with every route.
+func (s *Server) Handler() *echo.Echo {
+	if s.Logger == nil {
+		s.Logger = slog.Default()
+	}
+	if s.Now == nil {
+		s.Now = func() time.Time { return time.Now().UTC() }
+	}
+	if s.NewID == nil {
+		s.NewID = randomID
+	}
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = s.handleError
+	e.Use(middleware.Recover())
+	e.Use(middleware.BodyLimit("1M"))
+
+	e.GET("/healthz", s.healthz)
+	e.GET("/readyz", s.readyz)
+	e.GET("/v1/openapi.json", func(c echo.Context) error { return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, openAPIDoc) })
+
+	v1 := e.Group("/v1", s.authenticate)
+	v1.POST("/agents", s.createAgent)
+	v1.GET("/agents", s.listAgents)
+	v1.GET("/agents/:name", s.getAgent)
+	v1.PUT("/agents/:name", s.updateAgent)
+	v1.GET("/agents/:name/versions/:version", s.getAgentVersion)
+	v1.POST("/agents/:name/runs", s.startRun)
+	v1.GET("/runs", s.listRuns)
+	v1.GET("/runs/:id", s.getRun)
+	v1.POST("/runs/:id/cancel", s.cancelRun)
+	v1.GET("/runs/:id/ledger", s.runLedger)
+	v1.GET("/usage", s.usage)
+	v1.POST("/keys", s.createKey)
+	v1.GET("/inbox", s.inbox)
+	return e
+}
+
+func (s *Server) healthz(c echo.Context) error {
+	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// readyz checks every dependency a request needs.
+func (s *Server) readyz(c echo.Context) error {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 3*time.Second)
+	defer cancel()
+	checks := map[string]string{"store": "ok", "temporal": "ok", "redis": "ok"}
+	ready := true
+	if err := s.Store.Ping(ctx); err != nil {
+		checks["store"], ready = "unavailable", false
+	}
+	if _, err := s.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+		checks["temporal"], ready = "unavailable", false
+	}
+	if err := s.Redis.Ping(ctx).Err(); err != nil {
+		checks["redis"], ready = "unavailable", false
+	}
+	status := http.StatusOK
+	if !ready {
+		status = http.StatusServiceUnavailable
+	}
+	return c.JSON(status, map[string]any{"ready": ready, "checks": checks})
+}

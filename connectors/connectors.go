@@ -1,0 +1,266 @@
+// Package connectors defines how Telos calls the software an agent works with:
+// an Action is one named operation ("http.get", "inbox.deliver"), a Registry
+// holds the actions a process offers, and Error tells the workflow whether a
+// failed call is worth retrying.
+//
+// The registry is explicit: cmd/ builds one and registers every action in one
+// visible place, and tests build their own. Connector packages export
+// constructors that return actions; they never register themselves.
+package connectors
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"slices"
+	"sort"
+	"time"
+)
+
+// Class says whether an action only reads or changes something outside Telos.
+type Class string
+
+const (
+	// Read actions observe and change nothing; they may run in dry runs.
+	Read Class = "read"
+	// Write actions change something outside Telos; in a dry run they only
+	// report what they would do.
+	Write Class = "write"
+)
+
+// Kind is the shape of value a parameter accepts. Parameters are strings
+// unless an action declares otherwise in Action.Kinds.
+type Kind string
+
+const (
+	// String accepts a string. It is the kind of every parameter not listed in Action.Kinds.
+	String Kind = "string"
+	// StringMap accepts an object whose values are all strings, such as HTTP headers.
+	StringMap Kind = "string_map"
+	// StringOrObject accepts a string or an object, such as a request body.
+	StringOrObject Kind = "string_or_object"
+)
+
+// Request is one call of an action.
+type Request struct {
+	RunID, Agent, Team, StepID string
+	// Input is the rendered `with` of the step.
+	Input map[string]any
+	// DryRun asks write actions not to perform their effect but to return what they would do.
+	DryRun bool
+}
+
+// Result is what an action produced.
+type Result struct {
+	// Output becomes steps.<id>.output.
+	Output map[string]any
+	// OutcomeRef is evidence of a write (message id, permalink); empty for reads.
+	OutcomeRef string
+}
+
+// Action is one named operation such as "http.get".
+type Action struct {
+	// ID is "<connector>.<action>", lower-case letters, digits and underscores.
+	ID          string
+	Class       Class
+	Description string
+	// Required and Optional name the parameters the action accepts.
+	Required []string
+	Optional []string
+	// Kinds lists the parameters that accept something other than a string.
+	Kinds map[string]Kind
+	// Destination names where the action reads or writes, e.g. "url", "path"
+	// or "team"; reviewers see it in the dossier.
+	Destination string
+	// Do performs the call. Registry.Call has already checked the input.
+	Do func(ctx context.Context, req Request) (Result, error)
+}
+
+// Error codes shared by all connectors. The workflow decides retries from
+// Error.Retryable, and the API maps codes to problem types.
+const (
+	CodeInvalidInput         = "invalid_input"
+	CodeForbiddenDestination = "forbidden_destination"
+	CodeNotFound             = "not_found"
+	CodeTooLarge             = "too_large"
+	CodeUpstream             = "upstream"
+)
+
+// Error is a failure of an action that the workflow can act on: retry it or
+// fail the step with Code.
+type Error struct {
+	Code      string
+	Retryable bool
+	Message   string
+	// RetryAfter is the delay the upstream asked for (HTTP Retry-After); zero if none.
+	RetryAfter time.Duration
+}
+
+// Error returns the code and the message.
+func (e *Error) Error() string {
+	return e.Code + ": " + e.Message
+}
+
+// Errorf returns a non-retryable *Error with the given code and a formatted message.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Registry holds the actions a process offers. The zero value is not usable;
+// call NewRegistry.
+type Registry struct {
+	actions map[string]Action
+}
+
+// NewRegistry returns an empty registry.
+func NewRegistry() *Registry {
+	return &Registry{actions: make(map[string]Action)}
+}
+
+var actionID = regexp.MustCompile(`^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$`)
+
+// Register adds a. It panics if a is malformed or its ID is taken: both are
+// programming errors in the one place that fills the registry.
+func (r *Registry) Register(a Action) {
+	if !actionID.MatchString(a.ID) {
+		panic(fmt.Sprintf("connectors: malformed action id %q, want <connector>.<action>", a.ID))
+	}
+	if _, dup := r.actions[a.ID]; dup {
+		panic(fmt.Sprintf("connectors: action %q registered twice", a.ID))
+	}
+	if a.Class != Read && a.Class != Write {
+		panic(fmt.Sprintf("connectors: action %q has class %q, want %q or %q", a.ID, a.Class, Read, Write))
+	}
+	if a.Do == nil {
+		panic(fmt.Sprintf("connectors: action %q has no Do", a.ID))
+	}
+	seen := make(map[string]bool)
+	for _, p := range slices.Concat(a.Required, a.Optional) {
+		if p == "" || seen[p] {
+			panic(fmt.Sprintf("connectors: action %q declares parameter %q twice or empty", a.ID, p))
+		}
+		seen[p] = true
+	}
+	for p, k := range a.Kinds {
+		if !seen[p] {
+			panic(fmt.Sprintf("connectors: action %q gives a kind to undeclared parameter %q", a.ID, p))
+		}
+		if k != String && k != StringMap && k != StringOrObject {
+			panic(fmt.Sprintf("connectors: action %q gives parameter %q unknown kind %q", a.ID, p, k))
+		}
+	}
+	r.actions[a.ID] = a
+}
+
+// Lookup returns the action with the given ID.
+func (r *Registry) Lookup(id string) (Action, bool) {
+	a, ok := r.actions[id]
+	return a, ok
+}
+
+// Actions returns every registered action, sorted by ID.
+func (r *Registry) Actions() []Action {
+	all := make([]Action, 0, len(r.actions))
+	for _, a := range r.actions {
+		all = append(all, a)
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].ID < all[j].ID })
+	return all
+}
+
+// Action reports whether id exists and its required and optional parameters.
+// It lets spec validation use the registry as an agents.ActionCatalog.
+func (r *Registry) Action(id string) (required, optional []string, ok bool) {
+	a, ok := r.actions[id]
+	if !ok {
+		return nil, nil, false
+	}
+	return slices.Clone(a.Required), slices.Clone(a.Optional), true
+}
+
+// Call checks req.Input against the action's declared parameters and then
+// runs it. Input problems come back as an *Error with Code CodeInvalidInput
+// naming the parameter; an unknown id as CodeNotFound.
+func (r *Registry) Call(ctx context.Context, id string, req Request) (Result, error) {
+	a, ok := r.actions[id]
+	if !ok {
+		return Result{}, Errorf(CodeNotFound, "unknown action %q", id)
+	}
+	if err := checkInput(a, req.Input); err != nil {
+		return Result{}, err
+	}
+	return a.Do(ctx, req)
+}
+
+func checkInput(a Action, input map[string]any) error {
+	for _, p := range a.Required {
+		v, ok := input[p]
+		if !ok || v == nil {
+			return Errorf(CodeInvalidInput, "%s: missing required parameter %q", a.ID, p)
+		}
+		if s, isString := v.(string); isString && s == "" {
+			return Errorf(CodeInvalidInput, "%s: required parameter %q is empty", a.ID, p)
+		}
+	}
+	// Report the first problem in name order so the message does not depend on map order.
+	names := make([]string, 0, len(input))
+	for name := range input {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		v := input[name]
+		if !slices.Contains(a.Required, name) && !slices.Contains(a.Optional, name) {
+			return Errorf(CodeInvalidInput, "%s: unknown parameter %q", a.ID, name)
+		}
+		if v == nil {
+			continue // an absent optional parameter rendered as null
+		}
+		kind, ok := a.Kinds[name]
+		if !ok {
+			kind = String
+		}
+		if !kind.accepts(v) {
+			return Errorf(CodeInvalidInput, "%s: parameter %q must be %s, got %T", a.ID, name, kind.describe(), v)
+		}
+	}
+	return nil
+}
+
+func (k Kind) accepts(v any) bool {
+	switch k {
+	case String:
+		_, ok := v.(string)
+		return ok
+	case StringMap:
+		switch m := v.(type) {
+		case map[string]string:
+			return true
+		case map[string]any:
+			for _, e := range m {
+				if _, ok := e.(string); !ok {
+					return false
+				}
+			}
+			return true
+		}
+		return false
+	case StringOrObject:
+		switch v.(type) {
+		case string, map[string]any:
+			return true
+		}
+		return false
+	}
+	return false
+}
+
+func (k Kind) describe() string {
+	switch k {
+	case StringMap:
+		return "an object of strings"
+	case StringOrObject:
+		return "a string or an object"
+	}
+	return "a string"
+}

@@ -1,0 +1,273 @@
+// Package stack assembles a running Telos from a Config: the store, Redis, the
+// Temporal client, the worker and the API. Each part is either embedded (for
+// `telos dev` and tests) or an existing service (production); the same code
+// paths run either way.
+package stack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/telos-dev/telos/agents"
+	"github.com/telos-dev/telos/api"
+	"github.com/telos-dev/telos/connectors"
+	"github.com/telos-dev/telos/connectors/files"
+	"github.com/telos-dev/telos/connectors/httpconn"
+	"github.com/telos-dev/telos/connectors/inbox"
+	"github.com/telos-dev/telos/devstack"
+	"github.com/telos-dev/telos/llm"
+	"github.com/telos-dev/telos/store"
+	"github.com/telos-dev/telos/workflows"
+)
+
+// Config is everything a Telos process needs to know. Empty service addresses
+// mean "embedded".
+type Config struct {
+	Addr    string // API listen address; "" runs no API
+	DataDir string // where embedded state lives
+
+	TemporalAddress string // "" starts the embedded Temporal server
+	Namespace       string
+	DatabasePath    string // SQLite file; default <DataDir>/telos.db
+	RedisURL        string // "" starts the embedded Redis-protocol server
+
+	RunWorker bool
+	RunAPI    bool
+
+	OpenAIBaseURL string // "" runs LLM steps on sim
+	OpenAIAPIKey  string
+	OpenAIStream  bool
+	PricesFile    string
+
+	FilesRoot      string
+	HTTPAllowHosts []string
+
+	AdminKey string // the bootstrap admin key; "" keeps or generates one
+	Logger   *slog.Logger
+
+	// AfterLLM is a test hook passed to the activities.
+	AfterLLM func(ctx context.Context, stepID string, attempt int32) error
+}
+
+// Stack is a running Telos.
+type Stack struct {
+	Config   Config
+	Store    *store.Store
+	Redis    *redis.Client
+	Temporal client.Client
+	Prices   agents.PriceTable
+	Provider string // the live LLM provider: "openai" or "sim"
+	// URL is the API's base URL and AdminKey its bootstrap key (when the API runs).
+	URL      string
+	AdminKey string
+	// TemporalAddress is where the Temporal frontend listens.
+	TemporalAddress string
+
+	closers []func()
+	errc    chan error
+}
+
+// Start brings every configured part up and returns once the API serves.
+func Start(ctx context.Context, cfg Config) (s *Stack, err error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	if cfg.Namespace == "" {
+		cfg.Namespace = "default"
+	}
+	if cfg.DataDir == "" {
+		cfg.DataDir = ".telos"
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	s = &Stack{Config: cfg, errc: make(chan error, 2)}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+
+	s.Prices = agents.DefaultPrices()
+	if cfg.PricesFile != "" {
+		b, err := os.ReadFile(cfg.PricesFile)
+		if err != nil {
+			return nil, fmt.Errorf("read prices file: %w", err)
+		}
+		if s.Prices, err = s.Prices.WithOverrides(b, filepath.Base(cfg.PricesFile)); err != nil {
+			return nil, err
+		}
+	}
+
+	dbPath := cfg.DatabasePath
+	if dbPath == "" {
+		dbPath = filepath.Join(cfg.DataDir, "telos.db")
+	}
+	if s.Store, err = store.OpenSQLite(ctx, dbPath); err != nil {
+		return nil, err
+	}
+	s.closers = append(s.closers, func() { s.Store.Close() })
+
+	redisURL := cfg.RedisURL
+	if redisURL == "" {
+		r, err := devstack.StartRedis("127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		s.closers = append(s.closers, r.Stop)
+		redisURL = r.URL()
+	}
+	ropts, err := redis.ParseURL(redisURL)
+	if err != nil {
+		return nil, fmt.Errorf("redis url: %w", err)
+	}
+	s.Redis = redis.NewClient(ropts)
+	s.closers = append(s.closers, func() { s.Redis.Close() })
+
+	s.TemporalAddress = cfg.TemporalAddress
+	if s.TemporalAddress == "" {
+		t, err := devstack.StartTemporal(devstack.TemporalConfig{DatabaseFile: filepath.Join(cfg.DataDir, "temporal.db"), Namespace: cfg.Namespace})
+		if err != nil {
+			return nil, err
+		}
+		s.closers = append(s.closers, func() { t.Stop() })
+		s.TemporalAddress = t.Address()
+	}
+	s.Temporal, err = client.Dial(client.Options{
+		HostPort:  s.TemporalAddress,
+		Namespace: cfg.Namespace,
+		Logger:    sdklog.NewStructuredLogger(cfg.Logger),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("connect to temporal at %s: %w", s.TemporalAddress, err)
+	}
+	s.closers = append(s.closers, s.Temporal.Close)
+
+	registry := Registry(cfg, s.Store)
+	if cfg.RunWorker {
+		if err := s.startWorker(registry); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.RunAPI {
+		if err := s.startAPI(registry); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// Registry builds the connector registry: the one place connectors are listed.
+func Registry(cfg Config, st *store.Store) *connectors.Registry {
+	r := connectors.NewRegistry()
+	for _, a := range httpconn.Actions(httpconn.Config{AllowHosts: cfg.HTTPAllowHosts}) {
+		r.Register(a)
+	}
+	for _, a := range files.Actions(files.Config{Root: cfg.FilesRoot}) {
+		r.Register(a)
+	}
+	for _, a := range inbox.Actions(st) {
+		r.Register(a)
+	}
+	return r
+}
+
+func (s *Stack) startWorker(registry *connectors.Registry) error {
+	acts := &workflows.Activities{
+		Store:      s.Store,
+		Connectors: registry,
+		Sim:        llm.NewSim(),
+		Prices:     s.Prices,
+		AfterLLM:   s.Config.AfterLLM,
+	}
+	s.Provider = "sim"
+	if s.Config.OpenAIBaseURL != "" {
+		acts.Provider = llm.NewOpenAI(llm.OpenAIConfig{BaseURL: s.Config.OpenAIBaseURL, APIKey: s.Config.OpenAIAPIKey, Stream: s.Config.OpenAIStream})
+		acts.ProviderName, s.Provider = "openai", "openai"
+	}
+	w := worker.New(s.Temporal, workflows.TaskQueue, worker.Options{})
+	w.RegisterWorkflow(workflows.AgentRun)
+	w.RegisterActivity(acts)
+	if err := w.Start(); err != nil {
+		return fmt.Errorf("start worker: %w", err)
+	}
+	s.closers = append(s.closers, w.Stop)
+	return nil
+}
+
+func (s *Stack) startAPI(registry *connectors.Registry) error {
+	ctx := context.Background()
+	key, err := s.bootstrapAdmin(ctx)
+	if err != nil {
+		return err
+	}
+	s.AdminKey = key
+	srv := &api.Server{Store: s.Store, Temporal: s.Temporal, Redis: s.Redis, Actions: registry, Logger: s.Config.Logger}
+	addr := s.Config.Addr
+	if addr == "" {
+		addr = "127.0.0.1:8080"
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	s.URL = "http://" + ln.Addr().String()
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.errc <- fmt.Errorf("api: %w", err)
+		}
+	}()
+	// Closers run in reverse: the API stops first, draining requests.
+	s.closers = append(s.closers, func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		hs.Shutdown(ctx)
+	})
+	return nil
+}
+
+// bootstrapAdmin makes sure an admin key exists: TELOS_ADMIN_KEY when given,
+// otherwise the key kept in the data dir, otherwise a new one saved there.
+func (s *Stack) bootstrapAdmin(ctx context.Context) (string, error) {
+	key := s.Config.AdminKey
+	keyFile := filepath.Join(s.Config.DataDir, "admin.key")
+	if key == "" {
+		if b, err := os.ReadFile(keyFile); err == nil {
+			key = string(b)
+		} else {
+			key = api.NewKey()
+			if err := os.WriteFile(keyFile, []byte(key), 0o600); err != nil {
+				return "", fmt.Errorf("save admin key: %w", err)
+			}
+		}
+	}
+	err := s.Store.CreateKey(ctx, store.APIKey{Hash: store.Hash([]byte(key)), Prefix: key[:min(len(key), 10)], User: "admin", Team: "default", Role: store.RoleAdmin, CreatedBy: "telos"})
+	if err != nil && !errors.Is(err, store.ErrConflict) {
+		return "", err
+	}
+	return key, nil
+}
+
+// Err reports a part that failed while running.
+func (s *Stack) Err() <-chan error { return s.errc }
+
+// Close stops every part in reverse order of starting.
+func (s *Stack) Close() {
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		s.closers[i]()
+	}
+	s.closers = nil
+}

@@ -1,0 +1,348 @@
+package workflows
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/telos-dev/telos/agents"
+	"github.com/telos-dev/telos/connectors"
+	"github.com/telos-dev/telos/ledger"
+	"github.com/telos-dev/telos/llm"
+	"github.com/telos-dev/telos/store"
+)
+
+// Store is what the activities need from the store.
+type Store interface {
+	AppendLedger(ctx context.Context, e ledger.Entry) (bool, error)
+	PutBlob(ctx context.Context, data []byte) (string, error)
+	Blob(ctx context.Context, hash string) ([]byte, error)
+	FinishRun(ctx context.Context, id, status, errMsg string) error
+	RunSpend(ctx context.Context, runID string) (ledger.Totals, error)
+}
+
+// Activities does the I/O of AgentRun. Register it on a worker with
+// RegisterActivity; its dependencies are injected, never global.
+type Activities struct {
+	Store      Store
+	Connectors *connectors.Registry
+	// Provider answers LLM steps of real runs; Sim answers dry runs.
+	Provider     llm.Provider
+	ProviderName string
+	Sim          llm.Provider
+	Prices       agents.PriceTable
+	Now          func() time.Time
+	// AfterLLM, when set, runs after the provider answered and before the
+	// attempt completes. Tests use it to fail an attempt that has already cost
+	// money and prove that the ledger keeps both attempts.
+	AfterLLM func(ctx context.Context, stepID string, attempt int32) error
+}
+
+// defaultMaxTokens is what a step without max_tokens is assumed to spend at
+// most when its budget is checked.
+const defaultMaxTokens = 1024
+
+// RunStep runs one step attempt and writes its ledger entry, whatever the outcome.
+func (a *Activities) RunStep(ctx context.Context, in StepInput) (StepResult, error) {
+	info := activity.GetInfo(ctx)
+	e := ledger.Entry{
+		WorkflowRunID:   info.WorkflowExecution.RunID,
+		ActivityID:      info.ActivityID,
+		Attempt:         int(info.Attempt),
+		RunID:           in.Run.RunID,
+		Agent:           in.Run.Agent,
+		Version:         in.Run.Version,
+		Team:            in.Run.Team,
+		Owner:           in.Run.Owner,
+		Trigger:         in.Run.Trigger,
+		StepID:          in.Step.ID,
+		Kind:            in.Step.Kind(),
+		Action:          in.Step.Connector,
+		Purpose:         in.Step.Purpose,
+		PurposeCategory: in.Run.Spec.Purpose.Category,
+		StartedAt:       a.now(),
+	}
+	var res StepResult
+	var output map[string]any
+	scope, err := a.scope(ctx, in)
+	if err == nil {
+		if in.Step.LLM != nil {
+			output, err = a.runLLM(ctx, in, scope, &e)
+		} else {
+			output, err = a.runConnector(ctx, in, scope, &e)
+		}
+	}
+	if err == nil {
+		res.Output, e.OutputRef, err = a.storeValue(ctx, output)
+	}
+	e.FinishedAt = a.now()
+	e.Status = ledger.StatusCompleted
+	if err != nil {
+		e.Status, e.Error = ledger.StatusFailed, err.Error()
+		var app *temporal.ApplicationError
+		if errors.As(err, &app) {
+			e.Error = app.Message()
+			if app.Type() == ErrBudgetExceeded {
+				e.Status = ledger.StatusBudgetExceeded
+			}
+		}
+		if ctx.Err() != nil {
+			e.Status = ledger.StatusCanceled
+		}
+	}
+	// The ledger write must survive the attempt's own cancellation.
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if _, lerr := a.Store.AppendLedger(wctx, e); lerr != nil {
+		return StepResult{}, fmt.Errorf("write ledger: %w", lerr)
+	}
+	if err != nil {
+		return StepResult{}, err
+	}
+	res.Usage, res.Cost = e.Usage, e.Cost
+	return res, nil
+}
+
+func (a *Activities) runLLM(ctx context.Context, in StepInput, scope agents.Scope, e *ledger.Entry) (map[string]any, error) {
+	st := in.Step.LLM
+	model := st.Model
+	if model == "" {
+		model = in.Run.Spec.Model
+	}
+	system, err := renderString(st.System, scope)
+	if err != nil {
+		return nil, invalid("llm.system: %v", err)
+	}
+	prompt, err := renderString(st.Prompt, scope)
+	if err != nil {
+		return nil, invalid("llm.prompt: %v", err)
+	}
+	provider, providerName := a.Provider, a.ProviderName
+	if in.Run.DryRun || provider == nil {
+		provider, providerName = a.Sim, "sim"
+	}
+	e.Provider, e.Model = providerName, model
+	e.PromptHash = store.Hash([]byte(system + "\x00" + prompt))
+	price, priced := a.Prices.Lookup(model)
+	e.PriceVersion = a.Prices.Version
+
+	if err := a.checkRunBudget(ctx, in, model, system, prompt, st.MaxTokens, price, priced); err != nil {
+		return nil, err
+	}
+
+	resp, err := provider.Complete(ctx, llm.Request{Model: model, System: system, Prompt: prompt, MaxTokens: st.MaxTokens, Temperature: st.Temperature})
+	if err != nil {
+		return nil, providerError(err)
+	}
+	e.Usage, e.Simulated, e.UsageEstimated = resp.Usage, resp.Simulated, resp.UsageEstimated
+	e.AnswerHash = store.Hash([]byte(resp.Text))
+	if priced {
+		cost, err := price.Cost(resp.Usage)
+		if err != nil {
+			return nil, temporal.NewNonRetryableApplicationError("price usage: "+err.Error(), ErrNonRetryable, nil)
+		}
+		e.Cost = cost
+	} else {
+		e.Unpriced = true
+	}
+	if a.AfterLLM != nil {
+		if err := a.AfterLLM(ctx, in.Step.ID, activity.GetInfo(ctx).Attempt); err != nil {
+			return nil, err
+		}
+	}
+	return map[string]any{"text": resp.Text, "model": model, "provider": providerName}, nil
+}
+
+// checkRunBudget refuses a call that could push the run past its per-run
+// budget: what the run has spent so far plus this call's counted prompt and
+// max_tokens, priced.
+func (a *Activities) checkRunBudget(ctx context.Context, in StepInput, model, system, prompt string, maxTokens int, price agents.Price, priced bool) error {
+	b := in.Run.Spec.Budget
+	if b == nil || b.PerRun == nil {
+		return nil
+	}
+	spent, err := a.Store.RunSpend(ctx, in.Run.RunID)
+	if err != nil {
+		return err
+	}
+	tok, err := llm.NewTokenizer(model)
+	if err != nil {
+		return err
+	}
+	if maxTokens <= 0 {
+		maxTokens = defaultMaxTokens
+	}
+	est := agents.Usage{InputTokens: int64(tok.CountChat(system, prompt)), OutputTokens: int64(maxTokens)}
+	if lim := b.PerRun.Tokens; lim != nil && spent.Total()+est.Total() > *lim {
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+			"per-run token budget %d: spent %d, this call may use %d", *lim, spent.Total(), est.Total()), ErrBudgetExceeded, nil)
+	}
+	if b.PerRun.USD == nil {
+		return nil
+	}
+	limit, err := agents.ParseUSD(*b.PerRun.USD)
+	if err != nil {
+		return invalid("budget.per_run.usd: %v", err)
+	}
+	if !priced {
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+			"model %q has no price, so the per-run budget of $%s cannot be enforced", model, limit), ErrBudgetExceeded, nil)
+	}
+	estCost, err := price.Cost(est)
+	if err != nil {
+		return invalid("estimate cost: %v", err)
+	}
+	if spent.Cost+estCost > limit {
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+			"per-run budget $%s: spent $%s, this call may cost $%s", limit, spent.Cost, estCost), ErrBudgetExceeded, nil)
+	}
+	return nil
+}
+
+func (a *Activities) runConnector(ctx context.Context, in StepInput, scope agents.Scope, e *ledger.Entry) (map[string]any, error) {
+	with, err := agents.Render(anyMap(in.Step.With), scope)
+	if err != nil {
+		return nil, invalid("with: %v", err)
+	}
+	args, _ := with.(map[string]any)
+	res, err := a.Connectors.Call(ctx, in.Step.Connector, connectors.Request{
+		RunID: in.Run.RunID, Agent: in.Run.Agent, Team: in.Run.Team, StepID: in.Step.ID,
+		Input: args, DryRun: in.Run.DryRun,
+	})
+	if err != nil {
+		return nil, connectorError(err)
+	}
+	e.OutcomeRef = res.OutcomeRef
+	if res.Output == nil {
+		res.Output = map[string]any{}
+	}
+	return res.Output, nil
+}
+
+// FinishRun records a run's final status.
+func (a *Activities) FinishRun(ctx context.Context, in FinishInput) error {
+	return a.Store.FinishRun(ctx, in.RunID, in.Status, in.Error)
+}
+
+// scope builds the data `${{ }}` references can reach.
+func (a *Activities) scope(ctx context.Context, in StepInput) (agents.Scope, error) {
+	s := agents.Scope{
+		Steps: make(map[string]map[string]any, len(in.Outputs)),
+		Run: map[string]any{
+			"id": in.Run.RunID, "agent": in.Run.Agent, "version": in.Run.Version,
+			"team": in.Run.Team, "trigger": in.Run.Trigger,
+		},
+	}
+	if err := a.loadValue(ctx, in.Run.Inputs, &s.Inputs); err != nil {
+		return s, fmt.Errorf("load inputs: %w", err)
+	}
+	for id, v := range in.Outputs {
+		var out map[string]any
+		if err := a.loadValue(ctx, v, &out); err != nil {
+			return s, fmt.Errorf("load output of step %s: %w", id, err)
+		}
+		s.Steps[id] = out
+	}
+	return s, nil
+}
+
+// storeValue stores v as a blob (the ledger points at it) and returns it
+// inline when it is small enough for workflow history.
+func (a *Activities) storeValue(ctx context.Context, v any) (Value, string, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return Value{}, "", fmt.Errorf("encode output: %w", err)
+	}
+	ref, err := a.Store.PutBlob(ctx, b)
+	if err != nil {
+		return Value{}, "", err
+	}
+	if len(b) > InlineLimit {
+		return Value{Ref: ref}, ref, nil
+	}
+	return Value{Inline: b}, ref, nil
+}
+
+// LoadValue decodes a Value, fetching it from the store when it is a reference.
+func LoadValue(ctx context.Context, st interface {
+	Blob(context.Context, string) ([]byte, error)
+}, v Value, dst any) error {
+	b := []byte(v.Inline)
+	if v.Ref != "" {
+		var err error
+		if b, err = st.Blob(ctx, v.Ref); err != nil {
+			return err
+		}
+	}
+	if len(b) == 0 {
+		return nil
+	}
+	return json.Unmarshal(b, dst)
+}
+
+func (a *Activities) loadValue(ctx context.Context, v Value, dst any) error {
+	return LoadValue(ctx, a.Store, v, dst)
+}
+
+func (a *Activities) now() time.Time {
+	if a.Now != nil {
+		return a.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func renderString(s string, scope agents.Scope) (string, error) {
+	v, err := agents.Render(s, scope)
+	if err != nil {
+		return "", err
+	}
+	if str, ok := v.(string); ok {
+		return str, nil
+	}
+	b, err := json.Marshal(v)
+	return string(b), err
+}
+
+func anyMap(m map[string]any) any {
+	if m == nil {
+		return map[string]any{}
+	}
+	return m
+}
+
+func invalid(format string, args ...any) error {
+	return temporal.NewNonRetryableApplicationError(fmt.Sprintf(format, args...), ErrInvalid, nil)
+}
+
+// providerError turns an LLM failure into a Temporal error that retries only
+// rate limits, server errors and timeouts.
+func providerError(err error) error {
+	var pe *llm.Error
+	if errors.As(err, &pe) {
+		if !pe.Retryable {
+			return temporal.NewNonRetryableApplicationError("llm: "+pe.Error(), ErrNonRetryable, nil)
+		}
+		return temporal.NewApplicationErrorWithOptions("llm: "+pe.Error(), "llm_retryable", temporal.ApplicationErrorOptions{NextRetryDelay: pe.RetryAfter})
+	}
+	return temporal.NewApplicationError("llm: "+err.Error(), "llm_retryable")
+}
+
+// connectorError turns a connector failure into a Temporal error.
+func connectorError(err error) error {
+	var ce *connectors.Error
+	if errors.As(err, &ce) {
+		switch {
+		case ce.Code == "invalid_input":
+			return temporal.NewNonRetryableApplicationError(ce.Error(), ErrInvalid, nil)
+		case !ce.Retryable:
+			return temporal.NewNonRetryableApplicationError(ce.Error(), ErrNonRetryable, nil)
+		}
+		return temporal.NewApplicationErrorWithOptions(ce.Error(), "connector_retryable", temporal.ApplicationErrorOptions{NextRetryDelay: ce.RetryAfter})
+	}
+	return temporal.NewApplicationError(err.Error(), "connector_retryable")
+}

@@ -1,0 +1,182 @@
+// Package workflows holds the AgentRun workflow, a deterministic interpreter of
+// an agent spec, and the activities that do its I/O: LLM calls, connector
+// actions, the ledger and the run's final status.
+package workflows
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/telos-dev/telos/agents"
+)
+
+// TaskQueue is where AgentRun workflows and their activities are scheduled.
+const TaskQueue = "telos-agents"
+
+// Error types that end a step without retrying.
+const (
+	ErrBudgetExceeded = "budget_exceeded"
+	ErrInvalid        = "invalid"
+	ErrNonRetryable   = "non_retryable"
+)
+
+// InlineLimit is the largest value passed through workflow history; anything
+// larger is stored in the store and passed by reference.
+const InlineLimit = 128 << 10
+
+// Value is JSON data that is either inline or stored under a blob hash.
+type Value struct {
+	Inline json.RawMessage `json:"inline,omitempty"`
+	Ref    string          `json:"ref,omitempty"`
+}
+
+// RunInput starts one AgentRun.
+type RunInput struct {
+	RunID   string      `json:"run_id"`
+	Team    string      `json:"team"`
+	Agent   string      `json:"agent"`
+	Version int         `json:"version"`
+	Owner   string      `json:"owner"`
+	Trigger string      `json:"trigger"`
+	DryRun  bool        `json:"dry_run,omitempty"`
+	Spec    agents.Spec `json:"spec"`
+	Inputs  Value       `json:"inputs"`
+}
+
+// RunResult is how a run ended.
+type RunResult struct {
+	Status  string           `json:"status"`
+	Error   string           `json:"error,omitempty"`
+	Outputs map[string]Value `json:"outputs,omitempty"`
+}
+
+// StepInput is what the step activity needs: the run, the step, the run's
+// inputs and the outputs of the earlier steps this step references.
+type StepInput struct {
+	Run     RunInput         `json:"run"`
+	Step    agents.Step      `json:"step"`
+	Outputs map[string]Value `json:"outputs,omitempty"`
+}
+
+// StepResult is what one step produced.
+type StepResult struct {
+	Output Value        `json:"output"`
+	Usage  agents.Usage `json:"usage"`
+	Cost   agents.Money `json:"cost"`
+}
+
+// FinishInput records a run's final status.
+type FinishInput struct {
+	RunID  string `json:"run_id"`
+	Status string `json:"status"`
+	Error  string `json:"error,omitempty"`
+}
+
+// Activity names, registered by the worker.
+const (
+	RunStepActivity   = "RunStep"
+	FinishRunActivity = "FinishRun"
+)
+
+// Defaults for step attempts.
+const (
+	llmTimeout       = 2 * time.Minute
+	connectorTimeout = time.Minute
+)
+
+// StepActivityOptions returns the timeouts and retry policy of a step: LLM
+// steps retry rate limits, 5xx and timeouts with backoff, at most 3 attempts;
+// nothing retries invalid input or a budget refusal.
+func StepActivityOptions(st agents.Step) workflow.ActivityOptions {
+	timeout := connectorTimeout
+	if st.LLM != nil {
+		timeout = llmTimeout
+	}
+	if st.TimeoutSeconds > 0 {
+		timeout = time.Duration(st.TimeoutSeconds) * time.Second
+	}
+	return workflow.ActivityOptions{
+		ActivityID:          "step/" + st.ID,
+		StartToCloseTimeout: timeout,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        time.Second,
+			BackoffCoefficient:     2,
+			MaximumInterval:        30 * time.Second,
+			MaximumAttempts:        3,
+			NonRetryableErrorTypes: []string{ErrBudgetExceeded, ErrInvalid, ErrNonRetryable},
+		},
+	}
+}
+
+// AgentRun interprets a spec: one activity per step, in order, each given the
+// outputs of the earlier steps it references. It never does I/O itself.
+func AgentRun(ctx workflow.Context, in RunInput) (RunResult, error) {
+	logger := workflow.GetLogger(ctx)
+	outputs := make(map[string]Value, len(in.Spec.Steps))
+	res := RunResult{Status: "completed", Outputs: outputs}
+
+	for _, st := range in.Spec.Steps {
+		refs := agents.StepRefs(st)
+		sin := StepInput{Run: in, Step: st, Outputs: make(map[string]Value, len(refs))}
+		for _, id := range refs {
+			sin.Outputs[id] = outputs[id]
+		}
+		actx := workflow.WithActivityOptions(ctx, StepActivityOptions(st))
+		var out StepResult
+		err := workflow.ExecuteActivity(actx, RunStepActivity, sin).Get(actx, &out)
+		if err != nil {
+			res.Status, res.Error = statusOf(err), fmt.Sprintf("step %s: %s", st.ID, errorMessage(err))
+			logger.Info("step ended the run", "step", st.ID, "status", res.Status)
+			break
+		}
+		outputs[st.ID] = out.Output
+	}
+
+	// Record the final status even when the run was canceled.
+	fctx, cancel := workflow.NewDisconnectedContext(ctx)
+	defer cancel()
+	fctx = workflow.WithActivityOptions(fctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumAttempts: 10},
+	})
+	if err := workflow.ExecuteActivity(fctx, FinishRunActivity, FinishInput{RunID: in.RunID, Status: res.Status, Error: res.Error}).Get(fctx, nil); err != nil {
+		return res, fmt.Errorf("record run status: %w", err)
+	}
+	return res, nil
+}
+
+// statusOf maps a step failure to the run's status.
+func statusOf(err error) string {
+	var canceled *temporal.CanceledError
+	if errors.As(err, &canceled) {
+		return "canceled"
+	}
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) && app.Type() == ErrBudgetExceeded {
+		return "budget_exceeded"
+	}
+	return "failed"
+}
+
+// errorMessage is the innermost message of a workflow error chain, without
+// Temporal's activity wrapping.
+func errorMessage(err error) string {
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) {
+		return app.Message()
+	}
+	var canceled *temporal.CanceledError
+	if errors.As(err, &canceled) {
+		return "canceled"
+	}
+	var timeout *temporal.TimeoutError
+	if errors.As(err, &timeout) {
+		return "timed out"
+	}
+	return err.Error()
+}
