@@ -134,7 +134,7 @@ func StartTemporal(cfg TemporalConfig) (*Temporal, error) {
 	conf.PublicClient.HostPort = hostPort(cfg.FrontendPort)
 
 	dyn := dynamicconfig.StaticClient{
-		dynamicconfig.HistoryCacheHostLevelMaxSize.Key():          8096,
+		dynamicconfig.HistoryCacheHostLevelMaxSize.Key():                 8096,
 		dynamicconfig.FrontendMaxNamespaceVisibilityRPSPerInstance.Key(): 100,
 	}
 	hosts := map[primitives.ServiceName]static.Hosts{

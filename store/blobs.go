@@ -36,7 +36,7 @@ func (s *Store) Blob(ctx context.Context, hash string) ([]byte, error) {
 
 // InboxMessage is a delivered message.
 type InboxMessage struct {
-	ID        string
+	ID string
 	inbox.Message
 	CreatedAt time.Time
 }
