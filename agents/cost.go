@@ -35,7 +35,7 @@ type Price struct {
 	Output    Money `json:"output_cost_per_token"`
 	CacheRead Money `json:"cache_read_input_token_cost,omitempty"`
 	Reasoning Money `json:"output_cost_per_reasoning_token,omitempty"`
-	// hasCacheRead and hasReasoning tell a rate of zero from a missing rate.
+	// HasCacheRead and HasReasoning tell a rate of zero from a missing rate.
 	HasCacheRead bool `json:"-"`
 	HasReasoning bool `json:"-"`
 }

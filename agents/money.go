@@ -58,7 +58,7 @@ func ParseUSD(s string) (Money, error) {
 		return 0, fmt.Errorf("empty amount")
 	}
 	r, ok := new(big.Rat).SetString(s)
-	if !ok || strings.ContainsAny(s, "/") {
+	if !ok || strings.Trim(s, "0123456789.eE+-") != "" {
 		return 0, fmt.Errorf("%q is not a decimal number", s)
 	}
 	r.Mul(r, picosRat)

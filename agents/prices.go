@@ -80,7 +80,8 @@ func ParsePrices(b []byte) (map[string]Price, error) {
 		return nil, fmt.Errorf("price file: %w", err)
 	}
 	out := make(map[string]Price, len(raw))
-	for model, fields := range raw {
+	for _, model := range sortedKeys(raw) {
+		fields := raw[model]
 		var p Price
 		var hasIn, hasOut bool
 		for _, f := range []struct {

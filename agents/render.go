@@ -189,3 +189,14 @@ func StepRefs(st Step) []string {
 	}
 	return sortedKeys(ids)
 }
+
+// RenderText renders a template string such as a prompt to text: every
+// reference is replaced by its text form, even when the string is a single
+// reference to an object.
+func RenderText(str string, s Scope) (string, error) {
+	v, err := s.renderString(str)
+	if err != nil {
+		return "", err
+	}
+	return text(v)
+}

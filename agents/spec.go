@@ -117,6 +117,9 @@ type ValidationError struct {
 }
 
 func (e *ValidationError) Error() string {
+	if len(e.Errors) == 0 {
+		return "invalid"
+	}
 	if len(e.Errors) == 1 {
 		return "invalid: " + e.Errors[0].Error()
 	}

@@ -264,3 +264,14 @@ func (k Kind) describe() string {
 	}
 	return "a string"
 }
+
+// ActionIDs lists the registered action IDs in order, so validation errors can
+// name the actions that exist.
+func (r *Registry) ActionIDs() []string {
+	acts := r.Actions()
+	ids := make([]string, len(acts))
+	for i, a := range acts {
+		ids[i] = a.ID
+	}
+	return ids
+}

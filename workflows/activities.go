@@ -114,11 +114,11 @@ func (a *Activities) runLLM(ctx context.Context, in StepInput, scope agents.Scop
 	if model == "" {
 		model = in.Run.Spec.Model
 	}
-	system, err := renderString(st.System, scope)
+	system, err := agents.RenderText(st.System, scope)
 	if err != nil {
 		return nil, invalid("llm.system: %v", err)
 	}
-	prompt, err := renderString(st.Prompt, scope)
+	prompt, err := agents.RenderText(st.Prompt, scope)
 	if err != nil {
 		return nil, invalid("llm.prompt: %v", err)
 	}
@@ -294,18 +294,6 @@ func (a *Activities) now() time.Time {
 		return a.Now().UTC()
 	}
 	return time.Now().UTC()
-}
-
-func renderString(s string, scope agents.Scope) (string, error) {
-	v, err := agents.Render(s, scope)
-	if err != nil {
-		return "", err
-	}
-	if str, ok := v.(string); ok {
-		return str, nil
-	}
-	b, err := json.Marshal(v)
-	return string(b), err
 }
 
 func anyMap(m map[string]any) any {
