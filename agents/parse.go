@@ -36,10 +36,8 @@ func Parse(data []byte) (*Agent, error) {
 	}
 	var s shaper
 	clean := s.value("", tree, reflect.TypeOf(Agent{}))
-	if err := s.errs.err(); err != nil {
-		return nil, err
-	}
-	// The tree now matches Agent exactly, so encoding/json does the copying.
+	// The cleaned tree matches Agent exactly (bad fields are left out), so
+	// encoding/json does the copying.
 	b, err := json.Marshal(clean)
 	if err != nil {
 		return nil, fmt.Errorf("encode agent tree: %w", err)
@@ -50,7 +48,47 @@ func Parse(data []byte) (*Agent, error) {
 	if err := dec.Decode(&a); err != nil {
 		return nil, fmt.Errorf("decode agent tree: %w", err)
 	}
+	// On shape errors the partial agent is returned too, so Load can report
+	// what Validate finds in the rest of the document at the same time.
+	if err := s.errs.err(); err != nil {
+		for _, fe := range s.errs {
+			if fe.Path == "" {
+				return nil, err
+			}
+		}
+		return &a, err
+	}
 	return &a, nil
+}
+
+// Load parses and validates a document and reports every problem of both
+// kinds at once. A nil agent comes back only for documents that cannot be read
+// at all (malformed, empty, too large).
+func Load(data []byte, actions ActionCatalog) (*Agent, error) {
+	a, perr := Parse(data)
+	if a == nil {
+		return nil, perr
+	}
+	verr := Validate(a, actions)
+	if perr == nil && verr == nil {
+		return a, nil
+	}
+	var all []FieldError
+	seen := map[string]bool{}
+	for _, err := range []error{perr, verr} {
+		var ve *ValidationError
+		if errors.As(err, &ve) {
+			for _, fe := range ve.Errors {
+				if !seen[fe.Path] || !strings.HasPrefix(fe.Message, "required") {
+					all = append(all, fe)
+				}
+				seen[fe.Path] = true
+			}
+		} else if err != nil {
+			return nil, err
+		}
+	}
+	return a, &ValidationError{Errors: all}
 }
 
 // invalid is a ValidationError holding a single FieldError.

@@ -40,16 +40,13 @@ func (s *Server) parseAgent(c echo.Context, pathName string) (*agents.Agent, err
 	if err != nil {
 		return nil, err
 	}
-	a, err := agents.Parse(b)
+	a, err := agents.Load(b, s.Actions)
 	if err != nil {
 		return nil, err
 	}
 	p := principal(c)
 	if a.Metadata.Team == "" {
 		a.Metadata.Team = p.Team
-	}
-	if err := agents.Validate(a, s.Actions); err != nil {
-		return nil, err
 	}
 	if a.Metadata.Team != p.Team && !p.Admin() {
 		return nil, fieldError(http.StatusForbidden, "metadata.team", "you may only create agents in your own team "+strconv.Quote(p.Team))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -51,7 +52,10 @@ func (s *Server) handleError(err error, c echo.Context) {
 	case errors.As(err, &ae):
 		p.Status, p.Detail, p.Errors = ae.status, ae.detail, ae.errors
 	case errors.As(err, &ve):
-		p.Status, p.Detail, p.Errors = http.StatusUnprocessableEntity, "the document is invalid", ve.Errors
+		p.Status, p.Detail, p.Errors = http.StatusUnprocessableEntity, fmt.Sprintf("the document has %d errors", len(ve.Errors)), ve.Errors
+		if len(ve.Errors) == 1 {
+			p.Detail = "the document has 1 error"
+		}
 		for _, fe := range ve.Errors {
 			if fe.Path == "" {
 				p.Status, p.Detail = http.StatusBadRequest, "the document is malformed"

@@ -50,6 +50,8 @@ const defaultMaxTokens = 1024
 // RunStep runs one step attempt and writes its ledger entry, whatever the outcome.
 func (a *Activities) RunStep(ctx context.Context, in StepInput) (StepResult, error) {
 	info := activity.GetInfo(ctx)
+	stop := heartbeat(ctx)
+	defer stop()
 	e := ledger.Entry{
 		WorkflowRunID:   info.WorkflowExecution.RunID,
 		ActivityID:      info.ActivityID,
@@ -91,7 +93,7 @@ func (a *Activities) RunStep(ctx context.Context, in StepInput) (StepResult, err
 				e.Status = ledger.StatusBudgetExceeded
 			}
 		}
-		if ctx.Err() != nil {
+		if errors.Is(ctx.Err(), context.Canceled) {
 			e.Status = ledger.StatusCanceled
 		}
 	}
@@ -102,6 +104,9 @@ func (a *Activities) RunStep(ctx context.Context, in StepInput) (StepResult, err
 		return StepResult{}, fmt.Errorf("write ledger: %w", lerr)
 	}
 	if err != nil {
+		if ctx.Err() != nil {
+			return StepResult{}, ctx.Err() // reported to the workflow as canceled
+		}
 		return StepResult{}, err
 	}
 	res.Usage, res.Cost = e.Usage, e.Cost
@@ -222,6 +227,27 @@ func (a *Activities) runConnector(ctx context.Context, in StepInput, scope agent
 		res.Output = map[string]any{}
 	}
 	return res.Output, nil
+}
+
+// heartbeat records heartbeats until stopped, so that the server can tell the
+// attempt about a cancellation while it waits on a slow model or upstream.
+func heartbeat(ctx context.Context) (stop func()) {
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(heartbeatInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				activity.RecordHeartbeat(ctx)
+			}
+		}
+	}()
+	return func() { close(done) }
 }
 
 // FinishRun records a run's final status.

@@ -87,6 +87,9 @@ const (
 const (
 	llmTimeout       = 2 * time.Minute
 	connectorTimeout = time.Minute
+	// Steps heartbeat so that canceling a run reaches the running attempt.
+	heartbeatTimeout  = 20 * time.Second
+	heartbeatInterval = 2 * time.Second
 )
 
 // StepActivityOptions returns the timeouts and retry policy of a step: LLM
@@ -103,6 +106,10 @@ func StepActivityOptions(st agents.Step) workflow.ActivityOptions {
 	return workflow.ActivityOptions{
 		ActivityID:          "step/" + st.ID,
 		StartToCloseTimeout: timeout,
+		HeartbeatTimeout:    heartbeatTimeout,
+		// A canceled run waits for the attempt to stop, so its ledger entry
+		// is written before the run's final status.
+		WaitForCancellation: true,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:        time.Second,
 			BackoffCoefficient:     2,
@@ -131,6 +138,9 @@ func AgentRun(ctx workflow.Context, in RunInput) (RunResult, error) {
 		err := workflow.ExecuteActivity(actx, RunStepActivity, sin).Get(actx, &out)
 		if err != nil {
 			res.Status, res.Error = statusOf(err), fmt.Sprintf("step %s: %s", st.ID, errorMessage(err))
+			if ctx.Err() != nil {
+				res.Status, res.Error = "canceled", fmt.Sprintf("step %s: canceled", st.ID)
+			}
 			logger.Info("step ended the run", "step", st.ID, "status", res.Status)
 			break
 		}
