@@ -136,6 +136,11 @@ func BenchmarkOrchestration(b *testing.B) {
 			return err
 		}
 		lastRun.Store(id)
+		if os.Getenv("BENCH_WAIT") == "get" {
+			if err := s.Temporal.GetWorkflow(ctx, "agentrun-"+id, "").Get(ctx, nil); err != nil {
+				return err
+			}
+		}
 		return waitCompleted(ctx, id, func(ctx context.Context) (runState, error) {
 			r, err := s.Store.Run(ctx, id)
 			return runState{Status: r.Status, Error: r.Error}, err

@@ -484,6 +484,7 @@ type totals struct {
 	ReasoningTokens   int64        `json:"reasoning_tokens"`
 	Cost              agents.Money `json:"cost_usd"`
 	UnpricedEntries   int64        `json:"unpriced_entries"`
+	SimulatedEntries  int64        `json:"simulated_entries"`
 }
 
 // cells renders the token counts and the cost; unpriced entries are
@@ -531,6 +532,9 @@ func writeRun(w io.Writer, r runView) error {
 		}
 	}
 	rows = append(rows, append([]string{"TOTAL", "", "", "", "", strconv.Itoa(attempts)}, r.Totals.cells()...))
+	if r.Totals.SimulatedEntries > 0 {
+		notes = append(notes, "note: LLM steps ran on the offline sim provider; tokens are counted with the model's tokenizer and the cost is a forecast at the declared model's price\n")
+	}
 	fmt.Fprintln(w)
 	if err := writeTable(w, rows); err != nil {
 		return err

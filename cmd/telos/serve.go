@@ -32,9 +32,6 @@ func config(cmd *cobra.Command, getenv func(string) string) (stack.Config, error
 		FilesRoot:       firstNonEmpty(getenv("TELOS_FILES_ROOT"), "examples/data"),
 		AdminKey:        getenv("TELOS_ADMIN_KEY"),
 	}
-	if cfg.OpenAIBaseURL == "" && cfg.OpenAIAPIKey != "" && getenv("TELOS_OPENAI_API_KEY") != "" {
-		cfg.OpenAIBaseURL = "https://api.openai.com/v1"
-	}
 	if hosts := getenv("TELOS_HTTP_ALLOW_HOSTS"); hosts != "" {
 		for _, h := range strings.Split(hosts, ",") {
 			if h = strings.TrimSpace(h); h != "" {
