@@ -27,7 +27,7 @@ var (
 
 // Store is a SQL database holding Telos's state.
 type Store struct {
-	db  *sql.DB
+	db  *sqlDB
 	now func() time.Time
 }
 
@@ -47,8 +47,8 @@ func OpenSQLite(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
 	db.SetMaxOpenConns(4)
-	s := &Store{db: db, now: func() time.Time { return time.Now().UTC() }}
-	if err := s.migrate(ctx); err != nil {
+	s := &Store{db: &sqlDB{DB: db, dialect: sqliteDialect}, now: func() time.Time { return time.Now().UTC() }}
+	if err := s.migrate(ctx, sqliteMigrations); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -61,113 +61,214 @@ func (s *Store) Close() error { return s.db.Close() }
 // Ping reports whether the database answers.
 func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
 
-var migrations = []string{
-	`CREATE TABLE IF NOT EXISTS api_keys (
-		hash TEXT PRIMARY KEY,
-		prefix TEXT NOT NULL,
-		user_name TEXT NOT NULL,
-		team TEXT NOT NULL,
-		role TEXT NOT NULL,
-		created_by TEXT NOT NULL,
-		created_at TEXT NOT NULL,
-		revoked_at TEXT
-	)`,
-	`CREATE TABLE IF NOT EXISTS agents (
-		team TEXT NOT NULL,
-		name TEXT NOT NULL,
-		owner TEXT NOT NULL,
-		latest_version INTEGER NOT NULL,
-		created_at TEXT NOT NULL,
-		updated_at TEXT NOT NULL,
-		PRIMARY KEY (team, name)
-	)`,
-	`CREATE TABLE IF NOT EXISTS agent_versions (
-		team TEXT NOT NULL,
-		name TEXT NOT NULL,
-		version INTEGER NOT NULL,
-		spec TEXT NOT NULL,
-		spec_hash TEXT NOT NULL,
-		created_by TEXT NOT NULL,
-		created_at TEXT NOT NULL,
-		PRIMARY KEY (team, name, version)
-	)`,
-	`CREATE TABLE IF NOT EXISTS runs (
-		id TEXT PRIMARY KEY,
-		team TEXT NOT NULL,
-		agent TEXT NOT NULL,
-		version INTEGER NOT NULL,
-		owner TEXT NOT NULL,
-		trigger_kind TEXT NOT NULL,
-		status TEXT NOT NULL,
-		error TEXT NOT NULL DEFAULT '',
-		workflow_id TEXT NOT NULL,
-		idempotency_key TEXT NOT NULL DEFAULT '',
-		created_at TEXT NOT NULL,
-		finished_at TEXT
-	)`,
-	`CREATE INDEX IF NOT EXISTS runs_team_agent ON runs (team, agent, created_at)`,
-	`CREATE TABLE IF NOT EXISTS ledger (
-		id INTEGER PRIMARY KEY AUTOINCREMENT,
-		workflow_run_id TEXT NOT NULL,
-		activity_id TEXT NOT NULL,
-		attempt INTEGER NOT NULL,
-		run_id TEXT NOT NULL,
-		agent TEXT NOT NULL,
-		version INTEGER NOT NULL,
-		team TEXT NOT NULL,
-		owner TEXT NOT NULL,
-		trigger_kind TEXT NOT NULL,
-		step_id TEXT NOT NULL,
-		kind TEXT NOT NULL,
-		action TEXT NOT NULL,
-		purpose TEXT NOT NULL,
-		purpose_category TEXT NOT NULL,
-		provider TEXT NOT NULL,
-		model TEXT NOT NULL,
-		input_tokens INTEGER NOT NULL,
-		cached_input_tokens INTEGER NOT NULL,
-		output_tokens INTEGER NOT NULL,
-		reasoning_tokens INTEGER NOT NULL,
-		cost_picos INTEGER NOT NULL,
-		price_version TEXT NOT NULL,
-		unpriced INTEGER NOT NULL,
-		simulated INTEGER NOT NULL,
-		usage_estimated INTEGER NOT NULL,
-		status TEXT NOT NULL,
-		error TEXT NOT NULL,
-		outcome_ref TEXT NOT NULL,
-		output_ref TEXT NOT NULL,
-		prompt_hash TEXT NOT NULL,
-		answer_hash TEXT NOT NULL,
-		started_at TEXT NOT NULL,
-		finished_at TEXT NOT NULL,
-		UNIQUE (workflow_run_id, activity_id, attempt)
-	)`,
-	`CREATE INDEX IF NOT EXISTS ledger_run ON ledger (run_id, id)`,
-	`CREATE INDEX IF NOT EXISTS ledger_started ON ledger (started_at)`,
-	`CREATE TABLE IF NOT EXISTS blobs (
-		hash TEXT PRIMARY KEY,
-		data BLOB NOT NULL,
-		created_at TEXT NOT NULL
-	)`,
-	`CREATE TABLE IF NOT EXISTS inbox (
-		id TEXT PRIMARY KEY,
-		team TEXT NOT NULL,
-		agent TEXT NOT NULL,
-		run_id TEXT NOT NULL,
-		step_id TEXT NOT NULL,
-		title TEXT NOT NULL,
-		body TEXT NOT NULL,
-		created_at TEXT NOT NULL,
-		UNIQUE (run_id, step_id)
-	)`,
-	`CREATE INDEX IF NOT EXISTS inbox_team ON inbox (team, created_at)`,
+// migration is one schema version: statements run in order, in one transaction.
+type migration struct {
+	version int
+	stmts   []string
 }
 
-func (s *Store) migrate(ctx context.Context) error {
-	for i, m := range migrations {
-		if _, err := s.db.ExecContext(ctx, m); err != nil {
-			return fmt.Errorf("migrate step %d: %w", i, err)
+// sqliteMigrations is the SQLite schema history. Never edit a released
+// version: add a new one.
+var sqliteMigrations = []migration{
+	{1, []string{
+		`CREATE TABLE IF NOT EXISTS api_keys (
+			hash TEXT PRIMARY KEY,
+			prefix TEXT NOT NULL,
+			user_name TEXT NOT NULL,
+			team TEXT NOT NULL,
+			role TEXT NOT NULL,
+			created_by TEXT NOT NULL,
+			created_at TEXT NOT NULL,
+			revoked_at TEXT
+		)`,
+		`CREATE TABLE IF NOT EXISTS agents (
+			team TEXT NOT NULL,
+			name TEXT NOT NULL,
+			owner TEXT NOT NULL,
+			latest_version INTEGER NOT NULL,
+			created_at TEXT NOT NULL,
+			updated_at TEXT NOT NULL,
+			PRIMARY KEY (team, name)
+		)`,
+		`CREATE TABLE IF NOT EXISTS agent_versions (
+			team TEXT NOT NULL,
+			name TEXT NOT NULL,
+			version INTEGER NOT NULL,
+			spec TEXT NOT NULL,
+			spec_hash TEXT NOT NULL,
+			created_by TEXT NOT NULL,
+			created_at TEXT NOT NULL,
+			PRIMARY KEY (team, name, version)
+		)`,
+		`CREATE TABLE IF NOT EXISTS runs (
+			id TEXT PRIMARY KEY,
+			team TEXT NOT NULL,
+			agent TEXT NOT NULL,
+			version INTEGER NOT NULL,
+			owner TEXT NOT NULL,
+			trigger_kind TEXT NOT NULL,
+			status TEXT NOT NULL,
+			error TEXT NOT NULL DEFAULT '',
+			workflow_id TEXT NOT NULL,
+			idempotency_key TEXT NOT NULL DEFAULT '',
+			created_at TEXT NOT NULL,
+			finished_at TEXT
+		)`,
+		`CREATE INDEX IF NOT EXISTS runs_team_agent ON runs (team, agent, created_at)`,
+		`CREATE TABLE IF NOT EXISTS ledger (
+			id INTEGER PRIMARY KEY AUTOINCREMENT,
+			workflow_run_id TEXT NOT NULL,
+			activity_id TEXT NOT NULL,
+			attempt INTEGER NOT NULL,
+			run_id TEXT NOT NULL,
+			agent TEXT NOT NULL,
+			version INTEGER NOT NULL,
+			team TEXT NOT NULL,
+			owner TEXT NOT NULL,
+			trigger_kind TEXT NOT NULL,
+			step_id TEXT NOT NULL,
+			kind TEXT NOT NULL,
+			action TEXT NOT NULL,
+			purpose TEXT NOT NULL,
+			purpose_category TEXT NOT NULL,
+			provider TEXT NOT NULL,
+			model TEXT NOT NULL,
+			input_tokens INTEGER NOT NULL,
+			cached_input_tokens INTEGER NOT NULL,
+			output_tokens INTEGER NOT NULL,
+			reasoning_tokens INTEGER NOT NULL,
+			cost_picos INTEGER NOT NULL,
+			price_version TEXT NOT NULL,
+			unpriced INTEGER NOT NULL,
+			simulated INTEGER NOT NULL,
+			usage_estimated INTEGER NOT NULL,
+			status TEXT NOT NULL,
+			error TEXT NOT NULL,
+			outcome_ref TEXT NOT NULL,
+			output_ref TEXT NOT NULL,
+			prompt_hash TEXT NOT NULL,
+			answer_hash TEXT NOT NULL,
+			started_at TEXT NOT NULL,
+			finished_at TEXT NOT NULL,
+			UNIQUE (workflow_run_id, activity_id, attempt)
+		)`,
+		`CREATE INDEX IF NOT EXISTS ledger_run ON ledger (run_id, id)`,
+		`CREATE INDEX IF NOT EXISTS ledger_started ON ledger (started_at)`,
+		`CREATE TABLE IF NOT EXISTS blobs (
+			hash TEXT PRIMARY KEY,
+			data BLOB NOT NULL,
+			created_at TEXT NOT NULL
+		)`,
+		`CREATE TABLE IF NOT EXISTS inbox (
+			id TEXT PRIMARY KEY,
+			team TEXT NOT NULL,
+			agent TEXT NOT NULL,
+			run_id TEXT NOT NULL,
+			step_id TEXT NOT NULL,
+			title TEXT NOT NULL,
+			body TEXT NOT NULL,
+			created_at TEXT NOT NULL,
+			UNIQUE (run_id, step_id)
+		)`,
+		`CREATE INDEX IF NOT EXISTS inbox_team ON inbox (team, created_at)`,
+	}},
+	{2, []string{
+		`ALTER TABLE api_keys ADD COLUMN expires_at TEXT`,
+		`ALTER TABLE api_keys ADD COLUMN review_teams TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE agents ADD COLUMN status TEXT NOT NULL DEFAULT 'active'`,
+		`ALTER TABLE agents ADD COLUMN approved_version INTEGER NOT NULL DEFAULT 0`,
+		`ALTER TABLE agents ADD COLUMN purpose_category TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE agent_versions ADD COLUMN status TEXT NOT NULL DEFAULT 'draft'`,
+		`ALTER TABLE agent_versions ADD COLUMN purpose_category TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE runs ADD COLUMN dry_run INTEGER NOT NULL DEFAULT 0`,
+		`CREATE TABLE reviews (
+			id INTEGER PRIMARY KEY AUTOINCREMENT,
+			team TEXT NOT NULL,
+			name TEXT NOT NULL,
+			version INTEGER NOT NULL,
+			action TEXT NOT NULL,
+			from_status TEXT NOT NULL,
+			to_status TEXT NOT NULL,
+			actor TEXT NOT NULL,
+			comment TEXT NOT NULL,
+			created_at TEXT NOT NULL
+		)`,
+		`CREATE INDEX reviews_agent ON reviews (team, name, version, id)`,
+		`CREATE TABLE purpose_categories (
+			name TEXT PRIMARY KEY,
+			description TEXT NOT NULL,
+			monthly_usd_picos INTEGER,
+			monthly_tokens INTEGER,
+			updated_by TEXT NOT NULL,
+			updated_at TEXT NOT NULL
+		)`,
+		`CREATE TABLE team_budgets (
+			team TEXT PRIMARY KEY,
+			monthly_usd_picos INTEGER,
+			monthly_tokens INTEGER,
+			updated_by TEXT NOT NULL,
+			updated_at TEXT NOT NULL
+		)`,
+		`CREATE TABLE audit (
+			id INTEGER PRIMARY KEY AUTOINCREMENT,
+			at TEXT NOT NULL,
+			actor TEXT NOT NULL,
+			actor_role TEXT NOT NULL,
+			action TEXT NOT NULL,
+			object_kind TEXT NOT NULL,
+			object_id TEXT NOT NULL,
+			team TEXT NOT NULL,
+			before_hash TEXT NOT NULL,
+			after_hash TEXT NOT NULL,
+			detail TEXT NOT NULL
+		)`,
+		`CREATE INDEX audit_at ON audit (at, id)`,
+		`CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END`,
+		`CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END`,
+		`CREATE TABLE budget_alerts (
+			scope TEXT NOT NULL,
+			window_start TEXT NOT NULL,
+			threshold INTEGER NOT NULL,
+			created_at TEXT NOT NULL,
+			PRIMARY KEY (scope, window_start, threshold)
+		)`,
+		`CREATE INDEX ledger_team_agent_started ON ledger (team, agent, started_at)`,
+		`CREATE INDEX ledger_category_started ON ledger (purpose_category, started_at)`,
+	}},
+}
+
+// migrate applies the schema versions the database does not have yet, each
+// in its own transaction, and records them in schema_migrations.
+func (s *Store) migrate(ctx context.Context, ms []migration) error {
+	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)`); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	for _, m := range ms {
+		tx, err := s.db.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = ?`, m.version).Scan(&n); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migrate: %w", err)
+		}
+		if n > 0 {
+			tx.Rollback()
+			continue
+		}
+		for i, stmt := range m.stmts {
+			if _, err := tx.ExecContext(ctx, stmt); err != nil {
+				tx.Rollback()
+				return fmt.Errorf("migrate to version %d, statement %d: %w", m.version, i+1, err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, m.version, formatTime(s.now())); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migrate: %w", err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("migrate: %w", err)
 		}
 	}
 	return nil
