@@ -5,7 +5,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"unicode/utf8"
 )
 
 // ActionLister is implemented by an ActionCatalog that can also list its
@@ -33,6 +32,9 @@ const (
 	maxTimeoutSeconds = 3600
 	minStatementChars = 15
 	minStatementWords = 3
+	// Step purposes may be shorter, but must still say something.
+	minStepPurposeChars = 10
+	minStepPurposeWords = 2
 )
 
 // inputTypes are the types an input may declare.
@@ -118,13 +120,8 @@ func (v *validator) name(path, s string, required bool) {
 
 func (v *validator) purpose(p Purpose) {
 	v.name("spec.purpose.category", p.Category, true)
-	statement := strings.TrimSpace(p.Statement)
-	switch {
-	case statement == "":
-		v.errs.add("spec.purpose.statement", "required")
-	case utf8.RuneCountInString(statement) < minStatementChars || len(strings.Fields(statement)) < minStatementWords:
-		v.errs.addf("spec.purpose.statement", "must say why the agent exists in at least %d words and %d characters",
-			minStatementWords, minStatementChars)
+	if msg := PurposeProblem(p.Statement, minStatementWords, minStatementChars); msg != "" {
+		v.errs.add("spec.purpose.statement", msg)
 	}
 	if p.Value != nil && p.Value.MinutesSavedPerRun != nil && !(*p.Value.MinutesSavedPerRun >= 0) {
 		v.errs.add("spec.purpose.value.minutes_saved_per_run", "must not be negative")
@@ -243,8 +240,8 @@ func (v *validator) step(i int, st Step) {
 	case seen && first != i:
 		v.errs.addf(path+".id", "duplicate step id %q (also %s.id)", st.ID, index("spec.steps", first))
 	}
-	if strings.TrimSpace(st.Purpose) == "" {
-		v.errs.add(path+".purpose", "required")
+	if msg := PurposeProblem(st.Purpose, minStepPurposeWords, minStepPurposeChars); msg != "" {
+		v.errs.add(path+".purpose", msg)
 	}
 	if (st.Connector == "") == (st.LLM == nil) {
 		v.errs.add(path, "set exactly one of connector or llm")

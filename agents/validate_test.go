@@ -66,7 +66,7 @@ func TestValidateNil(t *testing.T) {
 const (
 	testDNSRule = "must be a DNS label: 1-63 lowercase letters, digits or '-', starting with a letter and ending with a letter or digit"
 	testIDRule  = "must be 1-63 lowercase letters, digits or '_', starting with a letter"
-	testStmt    = "must say why the agent exists in at least 3 words and 15 characters"
+	testStmt    = "is too short: say what the work is for in at least 3 words and 15 characters"
 )
 
 func TestValidate(t *testing.T) {
@@ -241,7 +241,7 @@ func TestValidate(t *testing.T) {
 			{"spec.steps[2].with.channel", "required"},
 		}},
 		{name: "action without parameters", mutate: func(a *Agent) {
-			a.Spec.Steps[0] = Step{ID: "fetch", Purpose: "p", Connector: "time.now", With: map[string]any{"tz": "UTC"}}
+			a.Spec.Steps[0] = Step{ID: "fetch", Purpose: "Read the clock now.", Connector: "time.now", With: map[string]any{"tz": "UTC"}}
 			a.Spec.Steps[1].LLM.Prompt = "p"
 		}, want: []FieldError{{"spec.steps[0].with.tz", "unknown parameter (time.now takes no parameters)"}}},
 		{name: "no catalog skips connector checks", noCat: true, mutate: func(a *Agent) {
@@ -394,5 +394,29 @@ func TestStepKind(t *testing.T) {
 		if got := tt.step.Kind(); got != tt.want {
 			t.Errorf("got %q, want %q", got, tt.want)
 		}
+	}
+}
+
+func TestPurposeProblem(t *testing.T) {
+	tests := []struct {
+		statement string
+		want      string
+	}{
+		{"Flag breaking changes before the upgrade review.", ""},
+		{"", "required"},
+		{"testing", "is too vague: say what the work is for and who uses its result"},
+		{"  Misc. ", "is too vague: say what the work is for and who uses its result"},
+		{"N/A", "is too vague: say what the work is for and who uses its result"},
+		{"usage", "is too vague: say what the work is for and who uses its result"},
+		{"Increase AI usage", "is too vague: say what the work is for and who uses its result"},
+		{"We run this to increase AI usage across the team.", "states AI or token usage as the goal: say what the work is for and who uses its result"},
+		{"Summarize it", "is too short: say what the work is for in at least 3 words and 15 characters"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.statement, func(t *testing.T) {
+			if got := PurposeProblem(tt.statement, 3, 15); got != tt.want {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
 	}
 }

@@ -2,8 +2,11 @@ package api
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -12,16 +15,43 @@ import (
 	"github.com/telos-dev/telos/store"
 )
 
-// agentView is an agent version as the API shows it.
+// agentView is an agent version as the API shows it. The governance fields
+// are set by the server only; a request body can never set them.
 type agentView struct {
-	Name      string       `json:"name"`
-	Team      string       `json:"team"`
-	Owner     string       `json:"owner"`
-	Version   int          `json:"version"`
-	SpecHash  string       `json:"spec_hash"`
-	CreatedBy string       `json:"created_by"`
-	CreatedAt time.Time    `json:"created_at"`
-	Agent     agents.Agent `json:"agent"`
+	Name            string         `json:"name"`
+	Team            string         `json:"team"`
+	Owner           string         `json:"owner"`
+	Version         int            `json:"version"`
+	VersionStatus   string         `json:"version_status"`
+	Status          string         `json:"status"`
+	LatestVersion   int            `json:"latest_version"`
+	ApprovedVersion int            `json:"approved_version,omitempty"`
+	SpecHash        string         `json:"spec_hash"`
+	CreatedBy       string         `json:"created_by"`
+	CreatedAt       time.Time      `json:"created_at"`
+	Reviews         []store.Review `json:"reviews"`
+	Agent           agents.Agent   `json:"agent"`
+}
+
+// fullView adds an agent's governance state and review history to a version.
+func (s *Server) fullView(c echo.Context, v store.AgentVersion) (agentView, error) {
+	ctx := c.Request().Context()
+	view, err := viewAgent(v)
+	if err != nil {
+		return view, err
+	}
+	st, err := s.Store.AgentState(ctx, v.Team, v.Name)
+	if err != nil {
+		return view, err
+	}
+	if view.VersionStatus, err = s.Store.VersionStatus(ctx, v.Team, v.Name, v.Version); err != nil {
+		return view, err
+	}
+	view.Status, view.LatestVersion, view.ApprovedVersion = st.Status, st.LatestVersion, st.ApprovedVersion
+	if view.Reviews, err = s.Store.Reviews(ctx, v.Team, v.Name); err != nil {
+		return view, err
+	}
+	return view, nil
 }
 
 func viewAgent(v store.AgentVersion) (agentView, error) {
@@ -41,14 +71,14 @@ func (s *Server) parseAgent(c echo.Context, pathName string) (*agents.Agent, err
 		return nil, err
 	}
 	a, err := agents.Load(b, s.Actions)
-	if err != nil {
+	if err = s.checkCategory(c, a, err); err != nil {
 		return nil, err
 	}
 	p := principal(c)
 	if a.Metadata.Team == "" {
 		a.Metadata.Team = p.Team
 	}
-	if a.Metadata.Team != p.Team && !p.Admin() {
+	if !p.CanWrite(a.Metadata.Team) {
 		return nil, fieldError(http.StatusForbidden, "metadata.team", "you may only create agents in your own team "+strconv.Quote(p.Team))
 	}
 	if pathName != "" && a.Metadata.Name != pathName {
@@ -63,15 +93,29 @@ func (s *Server) storeVersion(c echo.Context, a *agents.Agent, create bool) erro
 		return err
 	}
 	v := store.AgentVersion{Team: a.Metadata.Team, Name: a.Metadata.Name, Spec: spec, SpecHash: store.Hash(spec), CreatedBy: principal(c).User}
+	ctx := c.Request().Context()
+	action := "agent.created"
 	if create {
-		v, err = s.Store.CreateAgent(c.Request().Context(), v)
+		v, err = s.Store.CreateAgent(ctx, v)
 	} else {
-		v, err = s.Store.AddVersion(c.Request().Context(), v)
+		if st, err := s.Store.AgentState(ctx, v.Team, v.Name); err == nil && st.Status == store.AgentArchived {
+			return newError(http.StatusConflict, "the agent is archived")
+		}
+		v, err = s.Store.AddVersion(ctx, v)
+		action = "agent.versioned"
 	}
 	if err != nil {
 		return err
 	}
-	view, err := viewAgent(v)
+	if err := s.Store.SetVersionCategory(ctx, v.Team, v.Name, v.Version, a.Spec.Purpose.Category); err != nil {
+		return err
+	}
+	au := s.audit(c, action, "agent_version", fmt.Sprintf("%s/%s@%d", v.Team, v.Name, v.Version), v.Team, "")
+	au.AfterHash = v.SpecHash
+	if err := s.Store.AppendAudit(ctx, au); err != nil {
+		return err
+	}
+	view, err := s.fullView(c, v)
 	if err != nil {
 		return err
 	}
@@ -100,7 +144,12 @@ func (s *Server) updateAgent(c echo.Context) error {
 }
 
 func (s *Server) listAgents(c echo.Context) error {
-	list, err := s.Store.ListAgents(c.Request().Context(), teamScope(c, true))
+	p := principal(c)
+	scope := teamScope(c, true)
+	if p.Role == store.RoleReviewer && c.QueryParam("team") == "" {
+		scope = "" // the reviewer's own and reviewed teams, filtered below
+	}
+	list, err := s.Store.ListAgents(c.Request().Context(), scope)
 	if err != nil {
 		return err
 	}
@@ -113,7 +162,9 @@ func (s *Server) listAgents(c echo.Context) error {
 	}
 	items := make([]item, 0, len(list))
 	for _, a := range list {
-		items = append(items, item{a.Name, a.Team, a.Owner, a.LatestVersion, a.UpdatedAt})
+		if p.CanRead(a.Team) {
+			items = append(items, item{a.Name, a.Team, a.Owner, a.LatestVersion, a.UpdatedAt})
+		}
 	}
 	return c.JSON(http.StatusOK, map[string]any{"items": items})
 }
@@ -135,9 +186,52 @@ func (s *Server) showVersion(c echo.Context, version int) error {
 	if err != nil {
 		return err
 	}
-	view, err := viewAgent(v)
+	view, err := s.fullView(c, v)
 	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, view)
+}
+
+// checkCategory adds an error when the purpose category is not in the
+// admin-managed taxonomy to the errors Load found.
+func (s *Server) checkCategory(c echo.Context, a *agents.Agent, err error) error {
+	if a == nil {
+		return err
+	}
+	cat := a.Spec.Purpose.Category
+	if cat == "" {
+		return err
+	}
+	known, cerr := s.categoryNames(c)
+	if cerr != nil {
+		return cerr
+	}
+	for _, k := range known {
+		if k == cat {
+			return err
+		}
+	}
+	fe := agents.FieldError{Path: "spec.purpose.category", Message: fmt.Sprintf("unknown purpose category %q (known: %s)", cat, strings.Join(known, ", "))}
+	var ve *agents.ValidationError
+	if errors.As(err, &ve) {
+		ve.Errors = append(ve.Errors, fe)
+		return ve
+	}
+	if err != nil {
+		return err
+	}
+	return &agents.ValidationError{Errors: []agents.FieldError{fe}}
+}
+
+func (s *Server) categoryNames(c echo.Context) ([]string, error) {
+	cats, err := s.Store.Categories(c.Request().Context())
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, len(cats))
+	for i, cat := range cats {
+		names[i] = cat.Name
+	}
+	return names, nil
 }

@@ -4,9 +4,11 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net/http"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -15,13 +17,39 @@ import (
 
 // Principal is the authenticated caller.
 type Principal struct {
-	User string
-	Team string
-	Role string
+	User        string
+	Team        string
+	Role        string
+	ReviewTeams []string
 }
 
 // Admin reports whether p sees every team.
 func (p Principal) Admin() bool { return p.Role == store.RoleAdmin }
+
+// CanRead reports whether p may see resources of team: its own team, the teams
+// it reviews, or every team for admins.
+func (p Principal) CanRead(team string) bool {
+	return p.Admin() || p.Team == team || p.Reviews(team)
+}
+
+// CanWrite reports whether p may create and change resources of team.
+func (p Principal) CanWrite(team string) bool { return p.Admin() || p.Team == team }
+
+// Reviews reports whether p may make review decisions on team's agents.
+func (p Principal) Reviews(team string) bool {
+	if p.Admin() {
+		return true
+	}
+	if p.Role != store.RoleReviewer {
+		return false
+	}
+	for _, t := range p.ReviewTeams {
+		if t == team {
+			return true
+		}
+	}
+	return false
+}
 
 const principalKey = "telos.principal"
 
@@ -57,14 +85,14 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 			return newError(http.StatusUnauthorized, "missing API key: send Authorization: Bearer <key>")
 		}
 		k, err := s.Store.KeyByHash(c.Request().Context(), store.Hash([]byte(strings.TrimSpace(key))))
-		if errors.Is(err, store.ErrNotFound) || (err == nil && !k.RevokedAt.IsZero()) {
+		if errors.Is(err, store.ErrNotFound) || (err == nil && (!k.RevokedAt.IsZero() || (!k.ExpiresAt.IsZero() && !s.Now().Before(k.ExpiresAt)))) {
 			c.Response().Header().Set("WWW-Authenticate", `Bearer realm="telos", error="invalid_token"`)
 			return newError(http.StatusUnauthorized, "invalid API key")
 		}
 		if err != nil {
 			return err
 		}
-		c.Set(principalKey, Principal{User: k.User, Team: k.Team, Role: k.Role})
+		c.Set(principalKey, Principal{User: k.User, Team: k.Team, Role: k.Role, ReviewTeams: k.ReviewTeams})
 		return next(c)
 	}
 }
@@ -74,17 +102,16 @@ func principal(c echo.Context) Principal {
 	return p
 }
 
-// teamScope is the team a request acts in: the caller's, or for admins the
-// ?team= they name. It returns "" for an admin listing every team.
+// teamScope is the team a request acts in: the caller's own, or the ?team=
+// it names when it may read that team (admins and reviewers). A team the
+// caller may not read is treated as its own, so nothing reveals that it
+// exists. It returns "" for an admin listing every team.
 func teamScope(c echo.Context, allowAll bool) string {
 	p := principal(c)
-	if !p.Admin() {
-		return p.Team
-	}
-	if t := c.QueryParam("team"); t != "" {
+	if t := c.QueryParam("team"); t != "" && p.CanRead(t) {
 		return t
 	}
-	if allowAll {
+	if allowAll && p.Admin() {
 		return ""
 	}
 	return p.Team
@@ -92,28 +119,36 @@ func teamScope(c echo.Context, allowAll bool) string {
 
 // canSee reports whether the caller may see a resource of team; callers answer
 // 404 otherwise, so other teams' resources are not revealed.
-func canSee(c echo.Context, team string) bool {
-	p := principal(c)
-	return p.Admin() || p.Team == team
-}
+func canSee(c echo.Context, team string) bool { return principal(c).CanRead(team) }
 
 var namePattern = regexp.MustCompile(`^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$`)
 
 type createKeyRequest struct {
-	User string `json:"user"`
-	Team string `json:"team"`
-	Role string `json:"role"`
+	User        string     `json:"user"`
+	Team        string     `json:"team"`
+	Role        string     `json:"role"`
+	ReviewTeams []string   `json:"review_teams"`
+	ExpiresAt   *time.Time `json:"expires_at"`
 }
 
-// createKey issues an API key; only admins may, and the key is shown once.
+// createKey issues an API key, shown once. A key never creates a key with
+// more power than its own: members issue member keys for themselves, reviewers
+// member or reviewer keys in their team reviewing a subset of their teams,
+// admins anything.
 func (s *Server) createKey(c echo.Context) error {
 	p := principal(c)
-	if !p.Admin() {
-		return newError(http.StatusForbidden, "only admins issue API keys")
-	}
 	var req createKeyRequest
 	if err := decodeJSON(c, &req); err != nil {
 		return err
+	}
+	if req.Role == "" {
+		req.Role = store.RoleMember
+	}
+	if req.Team == "" {
+		req.Team = p.Team
+	}
+	if req.User == "" && !p.Admin() {
+		req.User = p.User
 	}
 	var errs fieldErrors
 	if !namePattern.MatchString(req.User) {
@@ -122,21 +157,116 @@ func (s *Server) createKey(c echo.Context) error {
 	if !namePattern.MatchString(req.Team) {
 		errs.add("team", "must be a lowercase name of letters, digits and '-' (1-63 characters)")
 	}
-	switch req.Role {
-	case store.RoleMember, store.RoleReviewer, store.RoleAdmin:
-	default:
+	if store.RoleRank(req.Role) == 0 {
 		errs.add("role", `must be one of "member", "reviewer", "admin"`)
+	}
+	for i, t := range req.ReviewTeams {
+		if !namePattern.MatchString(t) {
+			errs.add(fmt.Sprintf("review_teams[%d]", i), "must be a team name")
+		}
+	}
+	if len(req.ReviewTeams) > 0 && req.Role != store.RoleReviewer {
+		errs.add("review_teams", "only reviewer keys review teams")
+	}
+	if req.ExpiresAt != nil && !req.ExpiresAt.After(s.Now()) {
+		errs.add("expires_at", "must be in the future")
 	}
 	if err := errs.err(); err != nil {
 		return err
 	}
+	if !p.Admin() {
+		switch {
+		case store.RoleRank(req.Role) > store.RoleRank(p.Role):
+			return fieldError(http.StatusForbidden, "role", "a key cannot create a key with more power than its own")
+		case req.Team != p.Team:
+			return fieldError(http.StatusForbidden, "team", "you may only issue keys in your own team")
+		case p.Role == store.RoleMember && req.User != p.User:
+			return fieldError(http.StatusForbidden, "user", "members may only issue keys for themselves")
+		}
+		for i, t := range req.ReviewTeams {
+			if !p.Reviews(t) {
+				return fieldError(http.StatusForbidden, fmt.Sprintf("review_teams[%d]", i), "you may only grant review of teams you review")
+			}
+		}
+	}
 	key := NewKey()
-	if err := s.Store.CreateKey(c.Request().Context(), store.APIKey{
-		Hash: store.Hash([]byte(key)), Prefix: key[:len(KeyPrefix)+6], User: req.User, Team: req.Team, Role: req.Role, CreatedBy: p.User,
-	}); err != nil {
+	k := store.APIKey{Hash: store.Hash([]byte(key)), Prefix: key[:len(KeyPrefix)+6], User: req.User, Team: req.Team, Role: req.Role,
+		ReviewTeams: req.ReviewTeams, CreatedBy: p.User}
+	if req.ExpiresAt != nil {
+		k.ExpiresAt = req.ExpiresAt.UTC()
+	}
+	if err := s.Store.CreateKey(c.Request().Context(), k, s.audit(c, "key.issued", "api_key", "", req.Team, fmt.Sprintf("user=%s role=%s", req.User, req.Role))); err != nil {
 		return err
 	}
-	return c.JSON(http.StatusCreated, map[string]string{"key": key, "user": req.User, "team": req.Team, "role": req.Role})
+	return c.JSON(http.StatusCreated, map[string]any{"key": key, "id": k.ID(), "user": req.User, "team": req.Team, "role": req.Role,
+		"review_teams": req.ReviewTeams, "expires_at": req.ExpiresAt})
+}
+
+type keyView struct {
+	ID          string     `json:"id"`
+	Prefix      string     `json:"prefix"`
+	User        string     `json:"user"`
+	Team        string     `json:"team"`
+	Role        string     `json:"role"`
+	ReviewTeams []string   `json:"review_teams,omitempty"`
+	CreatedBy   string     `json:"created_by"`
+	CreatedAt   time.Time  `json:"created_at"`
+	ExpiresAt   *time.Time `json:"expires_at,omitempty"`
+	RevokedAt   *time.Time `json:"revoked_at,omitempty"`
+}
+
+// listKeys lists keys without their secrets: admins see all, others their own.
+func (s *Server) listKeys(c echo.Context) error {
+	p := principal(c)
+	user := p.User
+	if p.Admin() {
+		user = ""
+	}
+	keys, err := s.Store.Keys(c.Request().Context(), user)
+	if err != nil {
+		return err
+	}
+	items := make([]keyView, 0, len(keys))
+	for _, k := range keys {
+		v := keyView{ID: k.ID(), Prefix: k.Prefix, User: k.User, Team: k.Team, Role: k.Role, ReviewTeams: k.ReviewTeams, CreatedBy: k.CreatedBy, CreatedAt: k.CreatedAt}
+		if !k.ExpiresAt.IsZero() {
+			v.ExpiresAt = &k.ExpiresAt
+		}
+		if !k.RevokedAt.IsZero() {
+			v.RevokedAt = &k.RevokedAt
+		}
+		items = append(items, v)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"items": items})
+}
+
+// revokeKey revokes a key at once: admins any key, others their own.
+func (s *Server) revokeKey(c echo.Context) error {
+	p := principal(c)
+	ctx := c.Request().Context()
+	if !p.Admin() {
+		keys, err := s.Store.Keys(ctx, p.User)
+		if err != nil {
+			return err
+		}
+		own := false
+		for _, k := range keys {
+			own = own || k.ID() == c.Param("id")
+		}
+		if !own {
+			return store.ErrNotFound
+		}
+	}
+	if err := s.Store.RevokeKey(ctx, c.Param("id"), s.audit(c, "key.revoked", "api_key", c.Param("id"), "", "")); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+// audit starts an audit record of the caller's action.
+func (s *Server) audit(c echo.Context, action, kind, id, team, detail string) store.AuditEntry {
+	p := principal(c)
+	return store.AuditEntry{Actor: p.User, ActorRole: p.Role, Action: action, ObjectKind: kind, ObjectID: id, Team: team, Detail: detail}
 }
 
 func randomID() string {

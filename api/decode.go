@@ -55,6 +55,19 @@ func decodeJSON(c echo.Context, dst any) error {
 	if len(bytes.TrimSpace(b)) == 0 {
 		return fieldError(http.StatusBadRequest, "", "the request body is empty")
 	}
+	return decodeBytes(b, dst)
+}
+
+// decodeOptionalJSON is decodeJSON for bodies that may be empty.
+func decodeOptionalJSON(c echo.Context, dst any) error {
+	b, err := readBody(c)
+	if err != nil || len(bytes.TrimSpace(b)) == 0 {
+		return err
+	}
+	return decodeBytes(b, dst)
+}
+
+func decodeBytes(b []byte, dst any) error {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	dec.UseNumber()

@@ -21,6 +21,10 @@ import (
 
 type startRunRequest struct {
 	Inputs map[string]any `json:"inputs"`
+	// DryRun runs a version on sim with write actions recorded but not
+	// performed; any version may dry-run. Only the approved version runs for real.
+	DryRun  bool `json:"dry_run"`
+	Version int  `json:"version"`
 }
 
 // idempotencyTTL is how long an Idempotency-Key maps to its run.
@@ -33,12 +37,20 @@ var idempotencyPattern = regexp.MustCompile(`^[\x21-\x7e]{1,255}$`)
 func (s *Server) startRun(c echo.Context) error {
 	ctx := c.Request().Context()
 	p := principal(c)
-	av, err := s.Store.AgentVersion(ctx, teamScope(c, false), c.Param("name"), 0)
+	st, err := s.visibleAgent(c)
 	if err != nil {
 		return err
 	}
 	var req startRunRequest
 	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	version, trigger, err := runnableVersion(p, st, req)
+	if err != nil {
+		return err
+	}
+	av, err := s.Store.AgentVersion(ctx, st.Team, st.Name, version)
+	if err != nil {
 		return err
 	}
 	var a agents.Agent
@@ -69,7 +81,7 @@ func (s *Server) startRun(c echo.Context) error {
 		}
 	}
 
-	in := workflows.RunInput{RunID: id, Team: av.Team, Agent: av.Name, Version: av.Version, Owner: av.Owner, Trigger: "api", Spec: a.Spec}
+	in := workflows.RunInput{RunID: id, Team: av.Team, Agent: av.Name, Version: av.Version, Owner: av.Owner, Trigger: trigger, DryRun: req.DryRun, Spec: a.Spec}
 	b, err := json.Marshal(inputs)
 	if err != nil {
 		return err
@@ -81,7 +93,7 @@ func (s *Server) startRun(c echo.Context) error {
 	} else {
 		in.Inputs.Inline = b
 	}
-	run := store.Run{ID: id, Team: av.Team, Agent: av.Name, Version: av.Version, Owner: p.User, Trigger: "api",
+	run := store.Run{ID: id, Team: av.Team, Agent: av.Name, Version: av.Version, Owner: p.User, Trigger: trigger,
 		Status: store.RunRunning, WorkflowID: "agentrun-" + id, IdempotencyKey: key}
 	if err := s.Store.CreateRun(ctx, run); errors.Is(err, store.ErrConflict) && key != "" {
 		return s.existingRun(c, id)
@@ -105,6 +117,39 @@ func (s *Server) startRun(c echo.Context) error {
 	}
 	c.Response().Header().Set("Location", "/v1/runs/"+id)
 	return c.JSON(http.StatusAccepted, map[string]string{"id": id, "status": store.RunRunning})
+}
+
+// runnableVersion decides which version a run request may run and how: a dry
+// run of any version, or a real run of the approved version of an active agent.
+func runnableVersion(p Principal, st store.AgentState, req startRunRequest) (int, string, error) {
+	if req.Version < 0 {
+		return 0, "", fieldError(http.StatusUnprocessableEntity, "version", "must be a positive integer")
+	}
+	if st.Status == store.AgentArchived {
+		return 0, "", newError(http.StatusConflict, "the agent is archived")
+	}
+	if req.DryRun {
+		if !p.CanWrite(st.Team) && !p.Reviews(st.Team) {
+			return 0, "", store.ErrNotFound
+		}
+		v := req.Version
+		if v == 0 {
+			v = st.LatestVersion
+		}
+		return v, "dry-run", nil
+	}
+	if !p.CanWrite(st.Team) {
+		return 0, "", newError(http.StatusForbidden, "only the agent's team runs it; reviewers may dry-run it")
+	}
+	switch {
+	case st.Status == store.AgentSuspended:
+		return 0, "", newError(http.StatusConflict, "the agent is suspended; a reviewer or admin must resume it before it runs")
+	case st.ApprovedVersion == 0:
+		return 0, "", newError(http.StatusConflict, "the agent has no approved version: dry-run it with {\"dry_run\": true}, then submit it for review")
+	case req.Version != 0 && req.Version != st.ApprovedVersion:
+		return 0, "", fieldError(http.StatusConflict, "version", fmt.Sprintf("only the approved version (%d) runs for real; other versions may dry-run", st.ApprovedVersion))
+	}
+	return st.ApprovedVersion, "api", nil
 }
 
 // existingRun answers a repeated Idempotency-Key with the run it started.

@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/telos-dev/telos/agents"
+	"github.com/telos-dev/telos/connectors"
 	"github.com/telos-dev/telos/store"
 )
 
@@ -30,7 +31,8 @@ type Server struct {
 	Store    *store.Store
 	Temporal client.Client
 	Redis    *redis.Client
-	Actions  agents.ActionCatalog
+	Actions  *connectors.Registry
+	Prices   agents.PriceTable
 	Logger   *slog.Logger
 	// Now and NewID are injected so tests control time and identifiers.
 	Now   func() time.Time
@@ -71,7 +73,20 @@ func (s *Server) Handler() *echo.Echo {
 	v1.GET("/runs/:id/ledger", s.runLedger)
 	v1.GET("/usage", s.usage)
 	v1.POST("/keys", s.createKey)
+	v1.GET("/keys", s.listKeys)
+	v1.DELETE("/keys/:id", s.revokeKey)
 	v1.GET("/inbox", s.inbox)
+
+	for _, action := range store.ReviewActions() {
+		v1.POST("/agents/:name/versions/:version/"+action, s.review(action))
+	}
+	v1.GET("/agents/:name/versions/:version/dossier", s.getDossier)
+	v1.POST("/agents/:name/suspend", s.setStatus(store.AgentSuspended))
+	v1.POST("/agents/:name/resume", s.setStatus(store.AgentActive))
+	v1.GET("/purpose-categories", s.listCategories)
+	v1.PUT("/purpose-categories", s.putCategories)
+	v1.PUT("/teams/:team/budget", s.putTeamBudget)
+	v1.GET("/audit", s.listAudit)
 	return e
 }
 

@@ -38,7 +38,7 @@ func TestSimStack(t *testing.T) {
 	var platform, payments struct{ Key string }
 	admin.json("POST", "/v1/keys", map[string]string{"user": "ana", "team": "platform", "role": "member"}, http.StatusCreated, &platform)
 	admin.json("POST", "/v1/keys", map[string]string{"user": "bo", "team": "payments", "role": "member"}, http.StatusCreated, &payments)
-	ana := apiClient{t: t, url: s.URL, key: platform.Key}
+	ana := apiClient{t: t, url: s.URL, key: platform.Key, approverKey: testAdminKey}
 	bo := apiClient{t: t, url: s.URL, key: payments.Key}
 
 	t.Run("example agent on sim records a priced forecast", func(t *testing.T) {
@@ -362,7 +362,7 @@ func TestRestartKeepsState(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := apiClient{t: t, url: s1.URL, key: testAdminKey}
+	c := withApprover(t, apiClient{t: t, url: s1.URL, key: testAdminKey})
 	c.apply(testAgent("survivor"))
 	first := c.runAndWait("survivor", nil)
 	s1.Close()
@@ -392,7 +392,7 @@ func TestRestartKeepsState(t *testing.T) {
 func TestOpenAIStreaming(t *testing.T) {
 	fake := newFakeOpenAI(t)
 	s := startStack(t, Config{OpenAIBaseURL: fake.URL + "/v1", OpenAIAPIKey: "sk-test", OpenAIStream: true})
-	c := apiClient{t: t, url: s.URL, key: testAdminKey}
+	c := withApprover(t, apiClient{t: t, url: s.URL, key: testAdminKey})
 	c.apply(strings.Replace(testAgent("streamed"), "model: gpt-4o-mini", "model: o4-mini", 1))
 	run := c.runAndWait("streamed", nil)
 	if run.Status != "completed" {

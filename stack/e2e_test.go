@@ -100,6 +100,19 @@ type apiClient struct {
 	t   *testing.T
 	url string
 	key string
+	// approverKey, when set, belongs to someone else who approves every
+	// agent this client applies, so it can run for real.
+	approverKey string
+}
+
+// withApprover gives c an approver: a second admin of the stack.
+func withApprover(t *testing.T, c apiClient) apiClient {
+	t.Helper()
+	admin := apiClient{t: t, url: c.url, key: testAdminKey}
+	var k struct{ Key string }
+	admin.json("POST", "/v1/keys", map[string]string{"user": "approver", "team": "default", "role": "admin"}, http.StatusCreated, &k)
+	c.approverKey = k.Key
+	return c
 }
 
 func (c apiClient) do(method, path, contentType string, body []byte, hdr ...string) (int, []byte) {
@@ -152,6 +165,21 @@ func (c apiClient) apply(yaml string) {
 	if status != http.StatusCreated {
 		c.t.Fatalf("apply agent: got status %d, want 201: %s", status, body)
 	}
+	if c.approverKey == "" {
+		return
+	}
+	var v struct {
+		Name    string `json:"name"`
+		Team    string `json:"team"`
+		Version int    `json:"version"`
+	}
+	if err := json.Unmarshal(body, &v); err != nil {
+		c.t.Fatal(err)
+	}
+	path := fmt.Sprintf("/v1/agents/%s/versions/%d/", v.Name, v.Version)
+	c.json("POST", path+"submit", nil, http.StatusOK, nil)
+	approver := apiClient{t: c.t, url: c.url, key: c.approverKey}
+	approver.json("POST", path+"approve?team="+v.Team, nil, http.StatusOK, nil)
 }
 
 type runDoc struct {
@@ -265,7 +293,7 @@ func TestOpenAIEndToEnd(t *testing.T) {
 			return nil
 		},
 	})
-	c := apiClient{t: t, url: s.URL, key: testAdminKey}
+	c := withApprover(t, apiClient{t: t, url: s.URL, key: testAdminKey})
 
 	t.Run("exact ledger and cost", func(t *testing.T) {
 		c.t = t

@@ -40,6 +40,7 @@ type Config struct {
 
 	TemporalAddress string // "" starts the embedded Temporal server
 	Namespace       string
+	DatabaseURL     string // postgres:// URL; when set, used instead of DatabasePath
 	DatabasePath    string // SQLite file; default <DataDir>/telos.db
 	RedisURL        string // "" starts the embedded Redis-protocol server
 
@@ -111,11 +112,14 @@ func Start(ctx context.Context, cfg Config) (s *Stack, err error) {
 		}
 	}
 
-	dbPath := cfg.DatabasePath
-	if dbPath == "" {
-		dbPath = filepath.Join(cfg.DataDir, "telos.db")
+	dbTarget := cfg.DatabaseURL
+	if dbTarget == "" {
+		dbTarget = cfg.DatabasePath
 	}
-	if s.Store, err = store.OpenSQLite(ctx, dbPath); err != nil {
+	if dbTarget == "" {
+		dbTarget = filepath.Join(cfg.DataDir, "telos.db")
+	}
+	if s.Store, err = store.Open(ctx, dbTarget); err != nil {
 		return nil, err
 	}
 	s.closers = append(s.closers, func() { s.Store.Close() })
@@ -214,7 +218,10 @@ func (s *Stack) startAPI(registry *connectors.Registry) error {
 		return err
 	}
 	s.AdminKey = key
-	srv := &api.Server{Store: s.Store, Temporal: s.Temporal, Redis: s.Redis, Actions: registry, Logger: s.Config.Logger}
+	if err := s.Store.SeedCategories(ctx); err != nil {
+		return err
+	}
+	srv := &api.Server{Store: s.Store, Temporal: s.Temporal, Redis: s.Redis, Actions: registry, Prices: s.Prices, Logger: s.Config.Logger}
 	addr := s.Config.Addr
 	if addr == "" {
 		addr = "127.0.0.1:8080"
@@ -254,7 +261,8 @@ func (s *Stack) bootstrapAdmin(ctx context.Context) (string, error) {
 			}
 		}
 	}
-	err := s.Store.CreateKey(ctx, store.APIKey{Hash: store.Hash([]byte(key)), Prefix: key[:min(len(key), 10)], User: "admin", Team: "default", Role: store.RoleAdmin, CreatedBy: "telos"})
+	err := s.Store.CreateKey(ctx, store.APIKey{Hash: store.Hash([]byte(key)), Prefix: key[:min(len(key), 10)], User: "admin", Team: "default", Role: store.RoleAdmin, CreatedBy: "telos"},
+		store.AuditEntry{Actor: "telos", ActorRole: "system", Action: "key.issued", ObjectKind: "api_key", Team: "default", Detail: "bootstrap admin key"})
 	if err != nil && !errors.Is(err, store.ErrConflict) {
 		return "", err
 	}

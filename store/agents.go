@@ -50,32 +50,33 @@ func (s *Store) putVersion(ctx context.Context, v AgentVersion, create bool) (Ag
 	defer tx.Rollback()
 	now := s.now()
 	v.CreatedAt = now
-	var latest int
-	var owner string
-	err = tx.QueryRowContext(ctx, `SELECT latest_version, owner FROM agents WHERE team = ? AND name = ?`, v.Team, v.Name).Scan(&latest, &owner)
-	switch {
-	case errors.Is(err, sql.ErrNoRows) && create:
+	if create {
 		v.Version = 1
 		if v.Owner == "" {
 			v.Owner = v.CreatedBy
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO agents (team, name, owner, latest_version, created_at, updated_at) VALUES (?, ?, ?, 1, ?, ?)`,
-			v.Team, v.Name, v.Owner, formatTime(now), formatTime(now)); err != nil {
-			if isUniqueViolation(err) {
-				return AgentVersion{}, ErrConflict
-			}
+		res, err := tx.ExecContext(ctx, `INSERT INTO agents (team, name, owner, latest_version, created_at, updated_at) VALUES (?, ?, ?, 1, ?, ?)
+			ON CONFLICT (team, name) DO NOTHING`, v.Team, v.Name, v.Owner, formatTime(now), formatTime(now))
+		if err != nil {
 			return AgentVersion{}, fmt.Errorf("put agent: %w", err)
 		}
-	case errors.Is(err, sql.ErrNoRows):
-		return AgentVersion{}, ErrNotFound
-	case err != nil:
-		return AgentVersion{}, fmt.Errorf("put agent: %w", err)
-	case create:
-		return AgentVersion{}, ErrConflict
-	default:
-		v.Version, v.Owner = latest+1, owner
-		if _, err := tx.ExecContext(ctx, `UPDATE agents SET latest_version = ?, updated_at = ? WHERE team = ? AND name = ?`,
-			v.Version, formatTime(now), v.Team, v.Name); err != nil {
+		n, err := res.RowsAffected()
+		if err != nil {
+			return AgentVersion{}, fmt.Errorf("put agent: %w", err)
+		}
+		if n == 0 {
+			return AgentVersion{}, ErrConflict
+		}
+	} else {
+		// One statement reads and bumps the version, so that concurrent
+		// writers queue on the agent's row (PostgreSQL) or the write lock
+		// (SQLite) and number their versions one after another.
+		err := tx.QueryRowContext(ctx, `UPDATE agents SET latest_version = latest_version + 1, updated_at = ? WHERE team = ? AND name = ?
+			RETURNING latest_version, owner`, formatTime(now), v.Team, v.Name).Scan(&v.Version, &v.Owner)
+		if errors.Is(err, sql.ErrNoRows) {
+			return AgentVersion{}, ErrNotFound
+		}
+		if err != nil {
 			return AgentVersion{}, fmt.Errorf("put agent: %w", err)
 		}
 	}

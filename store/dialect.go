@@ -3,12 +3,24 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"strconv"
 	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // dialect is the SQL flavour of the database behind the store. Queries are
-// written once with `?` placeholders and rebound for PostgreSQL.
+// written once, in the SQL both databases accept:
+//   - placeholders are `?`, rebound to `$n` for PostgreSQL;
+//   - a SUM over integer columns is written CAST(SUM(x) AS BIGINT): PostgreSQL
+//     sums BIGINT into NUMERIC, SQLite ignores the cast;
+//   - flags are INTEGER 0/1 (b2i), times TEXT in timeFormat, so comparisons,
+//     ORDER BY and substr agree (PostgreSQL text columns use COLLATE "C", the
+//     byte order SQLite uses);
+//   - a unique violation is detected by isUniqueViolation.
+//
+// Only the migrations are written per dialect.
 type dialect int
 
 const (
@@ -21,6 +33,35 @@ func (d dialect) String() string {
 		return "postgres"
 	}
 	return "sqlite"
+}
+
+// migrationLock is the statement that makes a migration transaction wait for
+// any other process migrating the same schema. SQLite needs none: the store
+// begins its transactions IMMEDIATE, which takes the database's write lock.
+func (d dialect) migrationLock() string {
+	if d != postgresDialect {
+		return ""
+	}
+	// A transaction-scoped advisory lock, released at commit or rollback,
+	// keyed by the schema so that a database holding several Telos schemas
+	// (tests do) migrates them independently.
+	return `SELECT pg_advisory_xact_lock(hashtext('telos migrate'), hashtext(COALESCE(current_schema(), '')))`
+}
+
+// pgUniqueViolation is PostgreSQL's SQLSTATE unique_violation.
+const pgUniqueViolation = "23505"
+
+// isUniqueViolation reports whether err is a unique or primary key
+// constraint failure, in either dialect.
+func isUniqueViolation(err error) bool {
+	if err == nil {
+		return false
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == pgUniqueViolation
+	}
+	return strings.Contains(err.Error(), "UNIQUE constraint failed")
 }
 
 // rebind turns `?` placeholders into `$1, $2, …` for PostgreSQL. Queries in

@@ -103,8 +103,10 @@ func (s *Store) Usage(ctx context.Context, q UsageQuery) ([]UsageRow, error) {
 	if !ok {
 		return nil, fmt.Errorf("usage: unknown group %q", q.GroupBy)
 	}
-	sqlq := `SELECT ` + col + ` AS k, SUM(input_tokens), SUM(cached_input_tokens), SUM(output_tokens), SUM(reasoning_tokens),
-		SUM(CASE WHEN unpriced = 1 THEN 0 ELSE cost_picos END), SUM(unpriced), SUM(simulated), COUNT(*) FROM ledger WHERE 1=1`
+	sqlq := `SELECT ` + col + ` AS k, CAST(SUM(input_tokens) AS BIGINT), CAST(SUM(cached_input_tokens) AS BIGINT),
+		CAST(SUM(output_tokens) AS BIGINT), CAST(SUM(reasoning_tokens) AS BIGINT),
+		CAST(SUM(CASE WHEN unpriced = 1 THEN 0 ELSE cost_picos END) AS BIGINT), CAST(SUM(unpriced) AS BIGINT), CAST(SUM(simulated) AS BIGINT),
+		COUNT(*) FROM ledger WHERE 1=1`
 	var args []any
 	if q.Team != "" {
 		sqlq += ` AND team = ?`

@@ -1,7 +1,8 @@
 // Package store keeps Telos's durable state — API keys, agents and their
 // versions, runs, the ledger, large step outputs and the team inbox — in a SQL
 // database through database/sql: SQLite (modernc.org/sqlite, no cgo) for
-// `telos dev` and tests.
+// `telos dev` and tests, PostgreSQL (pgx) in production. Both run the same
+// queries; dialect.go holds the few places where they differ.
 package store
 
 import (
@@ -29,6 +30,15 @@ var (
 type Store struct {
 	db  *sqlDB
 	now func() time.Time
+}
+
+// Open opens the store named by target: a postgres:// or postgresql:// URL is
+// a PostgreSQL database, anything else the path of a SQLite file.
+func Open(ctx context.Context, target string) (*Store, error) {
+	if scheme, _, ok := strings.Cut(target, "://"); ok && (strings.EqualFold(scheme, "postgres") || strings.EqualFold(scheme, "postgresql")) {
+		return OpenPostgres(ctx, target)
+	}
+	return OpenSQLite(ctx, target)
 }
 
 // OpenSQLite opens (creating if needed) the SQLite database at path and applies
@@ -61,6 +71,18 @@ func (s *Store) Close() error { return s.db.Close() }
 // Ping reports whether the database answers.
 func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
 
+// Dialect names the database behind the store: "sqlite" or "postgres".
+func (s *Store) Dialect() string { return s.db.dialect.String() }
+
+// SchemaVersion is the newest migration applied to the database.
+func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
+	var v int
+	if err := s.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&v); err != nil {
+		return 0, fmt.Errorf("schema version: %w", err)
+	}
+	return v, nil
+}
+
 // migration is one schema version: statements run in order, in one transaction.
 type migration struct {
 	version int
@@ -68,7 +90,7 @@ type migration struct {
 }
 
 // sqliteMigrations is the SQLite schema history. Never edit a released
-// version: add a new one.
+// version: add a new one, here and in postgresMigrations.
 var sqliteMigrations = []migration{
 	{1, []string{
 		`CREATE TABLE IF NOT EXISTS api_keys (
@@ -240,36 +262,48 @@ var sqliteMigrations = []migration{
 // migrate applies the schema versions the database does not have yet, each
 // in its own transaction, and records them in schema_migrations.
 func (s *Store) migrate(ctx context.Context, ms []migration) error {
-	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)`); err != nil {
+	for _, m := range ms {
+		if err := s.applyMigration(ctx, m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// applyMigration applies m unless the database has it. Several processes may
+// start at once against one database: each takes the dialect's migration lock
+// before it looks, so one applies the version and the others find it applied.
+func (s *Store) applyMigration(ctx context.Context, m migration) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	for _, m := range ms {
-		tx, err := s.db.BeginTx(ctx, nil)
-		if err != nil {
-			return fmt.Errorf("migrate: %w", err)
+	defer tx.Rollback()
+	if lock := s.db.dialect.migrationLock(); lock != "" {
+		if _, err := tx.ExecContext(ctx, lock); err != nil {
+			return fmt.Errorf("migrate: lock: %w", err)
 		}
-		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = ?`, m.version).Scan(&n); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("migrate: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)`); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = ?`, m.version).Scan(&n); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if n > 0 {
+		return nil
+	}
+	for i, stmt := range m.stmts {
+		if _, err := tx.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("migrate to version %d, statement %d: %w", m.version, i+1, err)
 		}
-		if n > 0 {
-			tx.Rollback()
-			continue
-		}
-		for i, stmt := range m.stmts {
-			if _, err := tx.ExecContext(ctx, stmt); err != nil {
-				tx.Rollback()
-				return fmt.Errorf("migrate to version %d, statement %d: %w", m.version, i+1, err)
-			}
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, m.version, formatTime(s.now())); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("migrate: %w", err)
-		}
-		if err := tx.Commit(); err != nil {
-			return fmt.Errorf("migrate: %w", err)
-		}
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, m.version, formatTime(s.now())); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("migrate: %w", err)
 	}
 	return nil
 }
@@ -305,10 +339,6 @@ func nullTime(ns sql.NullString) time.Time {
 		return time.Time{}
 	}
 	return parseTime(ns.String)
-}
-
-func isUniqueViolation(err error) bool {
-	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
 }
 
 func b2i(b bool) int {

@@ -36,6 +36,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	root.SetErr(stderr)
 	root.AddCommand(serveCommands(getenv, stdout, stderr)...)
 	root.AddCommand(clientCommands(getenv, stdout, stderr)...)
+	root.AddCommand(migrateCommand(getenv, stdout))
 	err := root.ExecuteContext(ctx)
 	if err != nil {
 		fmt.Fprintln(stderr, "error:", err)

@@ -23,6 +23,7 @@ func config(cmd *cobra.Command, getenv func(string) string) (stack.Config, error
 		DataDir:         dataDir,
 		TemporalAddress: firstNonEmpty(temporalAddr, getenv("TELOS_TEMPORAL_ADDRESS")),
 		Namespace:       firstNonEmpty(getenv("TELOS_TEMPORAL_NAMESPACE"), "default"),
+		DatabaseURL:     getenv("TELOS_DATABASE_URL"),
 		DatabasePath:    getenv("TELOS_DATABASE_PATH"),
 		RedisURL:        firstNonEmpty(redisURL, getenv("TELOS_REDIS_URL")),
 		OpenAIBaseURL:   getenv("TELOS_OPENAI_BASE_URL"),

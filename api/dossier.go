@@ -1,0 +1,207 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/telos-dev/telos/agents"
+	"github.com/telos-dev/telos/connectors"
+	"github.com/telos-dev/telos/llm"
+	"github.com/telos-dev/telos/store"
+)
+
+// dossier is what a reviewer reads before approving a version.
+type dossier struct {
+	Name            string          `json:"name"`
+	Team            string          `json:"team"`
+	Owner           string          `json:"owner"`
+	Version         int             `json:"version"`
+	VersionStatus   string          `json:"version_status"`
+	Status          string          `json:"status"`
+	ApprovedVersion int             `json:"approved_version,omitempty"`
+	Description     string          `json:"description,omitempty"`
+	Purpose         agents.Purpose  `json:"purpose"`
+	Estimate        estimate        `json:"estimate_per_run"`
+	MonthlyForecast *monthly        `json:"monthly_forecast"`
+	Steps           []dossierStep   `json:"steps"`
+	Actions         []dossierAction `json:"actions"`
+	Budget          *agents.Budget  `json:"budget"`
+	Reviews         []store.Review  `json:"reviews"`
+}
+
+type estimate struct {
+	// Source is "dry_runs" (the average of this version's dry runs) or
+	// "forecast" (counted from the spec: prompts without referenced data,
+	// plus max_tokens — a lower bound on input).
+	Source       string       `json:"source"`
+	DryRuns      int64        `json:"dry_runs"`
+	InputTokens  int64        `json:"input_tokens"`
+	OutputTokens int64        `json:"output_tokens"`
+	Cost         agents.Money `json:"cost_usd"`
+	Unpriced     bool         `json:"unpriced"`
+}
+
+type monthly struct {
+	RunsPerMonth int64        `json:"runs_per_month"`
+	Cost         agents.Money `json:"cost_usd"`
+}
+
+type dossierStep struct {
+	ID          string `json:"id"`
+	Kind        string `json:"kind"`
+	Purpose     string `json:"purpose"`
+	Model       string `json:"model,omitempty"`
+	Action      string `json:"action,omitempty"`
+	Class       string `json:"class,omitempty"`
+	Destination string `json:"destination,omitempty"`
+}
+
+type dossierAction struct {
+	Action       string   `json:"action"`
+	Class        string   `json:"class"`
+	Description  string   `json:"description,omitempty"`
+	Destinations []string `json:"destinations"`
+}
+
+var refPattern = regexp.MustCompile(`\$\{\{[^}]*\}\}`)
+
+// getDossier builds the review dossier of a version.
+func (s *Server) getDossier(c echo.Context) error {
+	ctx := c.Request().Context()
+	st, err := s.visibleAgent(c)
+	if err != nil {
+		return err
+	}
+	version, err := strconv.Atoi(c.Param("version"))
+	if err != nil || version < 1 {
+		return fieldError(http.StatusBadRequest, "version", "must be a positive integer")
+	}
+	v, err := s.Store.AgentVersion(ctx, st.Team, st.Name, version)
+	if err != nil {
+		return err
+	}
+	var a agents.Agent
+	if err := json.Unmarshal(v.Spec, &a); err != nil {
+		return err
+	}
+	d := dossier{Name: st.Name, Team: st.Team, Owner: st.Owner, Version: version, Status: st.Status, ApprovedVersion: st.ApprovedVersion,
+		Description: a.Spec.Description, Purpose: a.Spec.Purpose, Budget: a.Spec.Budget, Steps: []dossierStep{}, Actions: []dossierAction{}}
+	if d.VersionStatus, err = s.Store.VersionStatus(ctx, st.Team, st.Name, version); err != nil {
+		return err
+	}
+	if d.Reviews, err = s.Store.Reviews(ctx, st.Team, st.Name); err != nil {
+		return err
+	}
+	stats, err := s.Store.DryRunStats(ctx, st.Team, st.Name, version)
+	if err != nil {
+		return err
+	}
+	if stats.Runs > 0 {
+		d.Estimate = estimate{Source: "dry_runs", DryRuns: stats.Runs, InputTokens: stats.Usage.InputTokens / stats.Runs,
+			OutputTokens: stats.Usage.OutputTokens / stats.Runs, Cost: stats.Cost / agents.Money(stats.Runs), Unpriced: stats.Unpriced > 0}
+	} else {
+		d.Estimate = s.forecast(a.Spec)
+	}
+
+	byAction := map[string]*dossierAction{}
+	for _, step := range a.Spec.Steps {
+		ds := dossierStep{ID: step.ID, Kind: step.Kind(), Purpose: step.Purpose, Action: step.Connector}
+		if step.LLM != nil {
+			ds.Model = firstNonEmpty(step.LLM.Model, a.Spec.Model)
+		} else if act, ok := s.Actions.Lookup(step.Connector); ok {
+			ds.Class = string(act.Class)
+			ds.Destination = destination(act, step)
+			da := byAction[act.ID]
+			if da == nil {
+				da = &dossierAction{Action: act.ID, Class: string(act.Class), Description: act.Description, Destinations: []string{}}
+				byAction[act.ID] = da
+			}
+			if ds.Destination != "" && !contains(da.Destinations, ds.Destination) {
+				da.Destinations = append(da.Destinations, ds.Destination)
+			}
+		}
+		d.Steps = append(d.Steps, ds)
+	}
+	ids := make([]string, 0, len(byAction))
+	for id := range byAction {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		d.Actions = append(d.Actions, *byAction[id])
+	}
+	return c.JSON(http.StatusOK, d)
+}
+
+// destination is where a connector step reads or writes, as declared: the
+// value of the action's destination parameter, or the run's team for inbox.
+func destination(act connectors.Action, step agents.Step) string {
+	if act.Destination == "" {
+		return ""
+	}
+	if v, ok := step.With[act.Destination]; ok {
+		if s, ok := v.(string); ok {
+			return s
+		}
+	}
+	if act.Destination == "team" {
+		return "the agent's team inbox"
+	}
+	return ""
+}
+
+// forecast estimates one run from the spec alone: each LLM step's prompt
+// counted with referenced data left out, plus its max_tokens, priced.
+func (s *Server) forecast(spec agents.Spec) estimate {
+	e := estimate{Source: "forecast"}
+	for _, step := range spec.Steps {
+		if step.LLM == nil {
+			continue
+		}
+		model := firstNonEmpty(step.LLM.Model, spec.Model)
+		tok, err := llm.NewTokenizer(model)
+		if err != nil {
+			continue
+		}
+		out := int64(step.LLM.MaxTokens)
+		if out == 0 {
+			out = 1024
+		}
+		u := agents.Usage{InputTokens: int64(tok.CountChat(refPattern.ReplaceAllString(step.LLM.System, ""), refPattern.ReplaceAllString(step.LLM.Prompt, ""))), OutputTokens: out}
+		e.InputTokens += u.InputTokens
+		e.OutputTokens += u.OutputTokens
+		price, ok := s.Prices.Lookup(model)
+		if !ok {
+			e.Unpriced = true
+			continue
+		}
+		if cost, err := price.Cost(u); err == nil {
+			e.Cost += cost
+		}
+	}
+	return e
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+func firstNonEmpty(vs ...string) string {
+	for _, v := range vs {
+		if strings.TrimSpace(v) != "" {
+			return v
+		}
+	}
+	return ""
+}
