@@ -125,7 +125,7 @@ func BenchmarkOrchestration(b *testing.B) {
 	defer w.Stop()
 
 	api := newAPIClient(s.URL, adminKey)
-	if err := api.apply(ctx, agentYAML); err != nil {
+	if err := api.deploy(ctx, agentYAML); err != nil {
 		b.Fatal(err)
 	}
 
@@ -326,7 +326,7 @@ func measureDev(ctx context.Context, bin, filesRoot, dataDir, logFile string) (f
 		return f, err
 	}
 
-	if err := api.apply(ctx, agentYAML); err != nil {
+	if err := api.deploy(ctx, agentYAML); err != nil {
 		return f, err
 	}
 	d, err := drive(ctx, runs, concurrency, func(ctx context.Context) error {
@@ -547,10 +547,33 @@ func (c apiClient) call(ctx context.Context, method, path, contentType string, b
 	return nil
 }
 
-// apply creates an agent from a YAML document.
-func (c apiClient) apply(ctx context.Context, yaml string) error {
-	if err := c.call(ctx, "POST", "/v1/agents", "application/yaml", []byte(yaml), http.StatusCreated, nil); err != nil {
+// deploy creates an agent from a YAML document and takes its version through
+// review so that it may run for real: c submits it, and a second admin, whose
+// key c issues, approves it, since nobody approves their own agent.
+func (c apiClient) deploy(ctx context.Context, yaml string) error {
+	var v struct {
+		Name    string `json:"name"`
+		Team    string `json:"team"`
+		Version int    `json:"version"`
+	}
+	if err := c.call(ctx, "POST", "/v1/agents", "application/yaml", []byte(yaml), http.StatusCreated, &v); err != nil {
 		return fmt.Errorf("apply agent: %w", err)
+	}
+	path := fmt.Sprintf("/v1/agents/%s/versions/%d/", v.Name, v.Version)
+	if err := c.call(ctx, "POST", path+"submit", "", nil, http.StatusOK, nil); err != nil {
+		return fmt.Errorf("submit agent: %w", err)
+	}
+	var k struct {
+		Key string `json:"key"`
+	}
+	body := []byte(`{"user":"bench-approver","team":"default","role":"admin"}`)
+	if err := c.call(ctx, "POST", "/v1/keys", "application/json", body, http.StatusCreated, &k); err != nil {
+		return fmt.Errorf("issue approver key: %w", err)
+	}
+	approver := c
+	approver.key = k.Key
+	if err := approver.call(ctx, "POST", path+"approve?team="+v.Team, "", nil, http.StatusOK, nil); err != nil {
+		return fmt.Errorf("approve agent: %w", err)
 	}
 	return nil
 }

@@ -316,7 +316,9 @@ func TestAgentVersions(t *testing.T) {
 	forEachStore(t, func(t *testing.T, s *Store) {
 		ctx := context.Background()
 		s.now = clock(t0)
-		spec := func(n int) []byte { return []byte(fmt.Sprintf(`{"metadata":{"name":"digest"},"n":%d,"text":"héllo ✓"}`, n)) }
+		spec := func(n int) []byte {
+			return []byte(fmt.Sprintf(`{"metadata":{"name":"digest"},"n":%d,"text":"héllo ✓"}`, n))
+		}
 		puts := []struct {
 			name        string
 			create      bool
