@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/telos-dev/telos/agents"
+	"github.com/telos-dev/telos/budget"
 	"github.com/telos-dev/telos/connectors"
 	"github.com/telos-dev/telos/store"
 )
@@ -33,6 +34,7 @@ type Server struct {
 	Redis    *redis.Client
 	Actions  *connectors.Registry
 	Prices   agents.PriceTable
+	Budgets  *budget.Engine
 	Logger   *slog.Logger
 	// Now and NewID are injected so tests control time and identifiers.
 	Now   func() time.Time
@@ -87,6 +89,8 @@ func (s *Server) Handler() *echo.Echo {
 	v1.PUT("/purpose-categories", s.putCategories)
 	v1.PUT("/teams/:team/budget", s.putTeamBudget)
 	v1.GET("/audit", s.listAudit)
+	v1.GET("/budgets", s.listBudgets)
+	v1.GET("/catalog", s.catalog)
 	return e
 }
 

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -139,11 +140,14 @@ func BenchmarkOrchestration(b *testing.B) {
 			return err
 		}
 		lastRun.Store(id)
-		if err := s.Temporal.GetWorkflow(ctx, "agentrun-"+id, "").Get(ctx, nil); err != nil {
-			return fmt.Errorf("run %s: %w", id, err)
-		}
 		r, err := s.Store.Run(ctx, id)
 		if err != nil {
+			return fmt.Errorf("run %s: %w", id, err)
+		}
+		if err := s.Temporal.GetWorkflow(ctx, r.WorkflowID, "").Get(ctx, nil); err != nil {
+			return fmt.Errorf("run %s: %w", id, err)
+		}
+		if r, err = s.Store.Run(ctx, id); err != nil {
 			return fmt.Errorf("run %s: %w", id, err)
 		}
 		if r.Status != store.RunCompleted {
@@ -174,29 +178,26 @@ func BenchmarkOrchestration(b *testing.B) {
 
 	// The two kinds take turns in rounds, each round in the other order, so
 	// that load from elsewhere on the machine falls on both alike.
-	var telosTime, bareTime time.Duration
+	var telos, bare load
 	var roundRatios []string
-	iterations := 0
 	for b.Loop() {
 		for r := range rounds {
-			var telosRound, bareRound time.Duration
+			var telosRound, bareRound load
 			telosFirst := r%2 == 0
-			for _, telos := range []bool{telosFirst, !telosFirst} {
-				run, took := bareRun, &bareRound
-				if telos {
-					run, took = telosRun, &telosRound
+			for _, isTelos := range []bool{telosFirst, !telosFirst} {
+				run, got := bareRun, &bareRound
+				if isTelos {
+					run, got = telosRun, &telosRound
 				}
-				d, err := drive(ctx, runs/rounds, concurrency, run)
-				if err != nil {
+				var err error
+				if *got, err = drive(ctx, runs/rounds, concurrency, run); err != nil {
 					b.Fatalf("round %d: %v", r+1, err)
 				}
-				*took = d
 			}
-			telosTime += telosRound
-			bareTime += bareRound
-			roundRatios = append(roundRatios, fmt.Sprintf("%.2f", bareRound.Seconds()/telosRound.Seconds()))
+			telos.add(telosRound)
+			bare.add(bareRound)
+			roundRatios = append(roundRatios, fmt.Sprintf("%.2f", telosRound.rate()/bareRound.rate()))
 		}
-		iterations++
 	}
 
 	// Each run is expected to leave one ledger entry per step.
@@ -208,16 +209,14 @@ func BenchmarkOrchestration(b *testing.B) {
 		b.Fatal(err)
 	}
 
-	n := float64(iterations * runs)
-	telosRate, bareRate := n/telosTime.Seconds(), n/bareTime.Seconds()
-	ratio := telosRate / bareRate
-	b.ReportMetric(telosRate, "telos_runs/s")
-	b.ReportMetric(bareRate, "bare_runs/s")
+	ratio := telos.rate() / bare.rate()
+	b.ReportMetric(telos.rate(), "telos_runs/s")
+	b.ReportMetric(bare.rate(), "bare_runs/s")
 	b.ReportMetric(ratio, "ratio")
-	fmt.Printf("\nOrchestration on one embedded Temporal server (%d runs of each in %d alternating rounds, concurrency %d, sim LLM):\n", iterations*runs, rounds, concurrency)
-	fmt.Printf("  telos  3-step agent via POST /v1/agents/{name}/runs  %7.1f runs/s  (%.1fs; %d ledger entries per run)\n", telosRate, telosTime.Seconds(), len(led.Items))
-	fmt.Printf("  bare   workflow of 3 no-op activities                %7.1f runs/s  (%.1fs)\n", bareRate, bareTime.Seconds())
-	fmt.Printf("  ratio  telos/bare                                    %7.2f         (target >= 0.80; by round: %s)\n\n", ratio, strings.Join(roundRatios, " "))
+	fmt.Printf("\nOrchestration on one embedded Temporal server (%d runs of each in %d alternating rounds, concurrency %d, sim LLM):\n", len(telos.latencies), rounds, concurrency)
+	fmt.Printf("  telos  3-step agent via POST /v1/agents/{name}/runs  %6.1f runs/s  (%.1fs; %s; %d ledger entries per run)\n", telos.rate(), telos.wall.Seconds(), telos.spread(), len(led.Items))
+	fmt.Printf("  bare   workflow of 3 no-op activities                %6.1f runs/s  (%.1fs; %s)\n", bare.rate(), bare.wall.Seconds(), bare.spread())
+	fmt.Printf("  ratio  telos/bare                                    %6.2f         (target >= 0.80; by round: %s)\n\n", ratio, strings.Join(roundRatios, " "))
 }
 
 // bareWorkflow is the baseline: three activities that do nothing, in order.
@@ -258,7 +257,7 @@ func BenchmarkDevMemory(b *testing.B) {
 		b.ReportMetric(f.runsPerSec, "dev_runs/s")
 		fmt.Printf("\nMemory of `telos dev` (sim LLM; 1 MB = 1024 kB as /proc reports it):\n")
 		fmt.Printf("  idle, 5s after /healthz       VmRSS %6.1f MB   VmHWM %6.1f MB   (target idle <= 400 MB)\n", mb(f.idleRSS), mb(f.idleHWM))
-		fmt.Printf("  after %d runs, concurrency %d  VmRSS %6.1f MB   VmHWM %6.1f MB   (%.1f runs/s over HTTP)\n", runs, concurrency, mb(f.loadRSS), mb(f.loadHWM), f.runsPerSec)
+		fmt.Printf("  after %d runs, concurrency %d  VmRSS %6.1f MB   VmHWM %6.1f MB   (%.1f runs/s over HTTP; %s)\n", runs, concurrency, mb(f.loadRSS), mb(f.loadHWM), f.runsPerSec, f.spread)
 		if f.exitAfter < 0 {
 			fmt.Printf("  SIGINT: still running after 20s; killed\n\n")
 			b.Errorf("telos dev did not exit within 20s of SIGINT\n%s", tail(logFile))
@@ -276,6 +275,7 @@ type devFigures struct {
 	idleRSS, idleHWM int64
 	loadRSS, loadHWM int64
 	runsPerSec       float64
+	spread           string // of the runs' latency
 	exitCode         int
 	exitAfter        time.Duration // negative when it had to be killed
 }
@@ -329,7 +329,7 @@ func measureDev(ctx context.Context, bin, filesRoot, dataDir, logFile string) (f
 	if err := api.deploy(ctx, agentYAML); err != nil {
 		return f, err
 	}
-	d, err := drive(ctx, runs, concurrency, func(ctx context.Context) error {
+	l, err := drive(ctx, runs, concurrency, func(ctx context.Context) error {
 		id, err := api.startRun(ctx, agentName)
 		if err != nil {
 			return err
@@ -343,7 +343,7 @@ func measureDev(ctx context.Context, bin, filesRoot, dataDir, logFile string) (f
 	if err != nil {
 		return f, fmt.Errorf("runs: %w", err)
 	}
-	f.runsPerSec = runs / d.Seconds()
+	f.runsPerSec, f.spread = l.rate(), l.spread()
 	if f.loadRSS, f.loadHWM, err = procMemory(cmd.Process.Pid); err != nil {
 		return f, err
 	}
@@ -445,29 +445,57 @@ func tail(path string) string {
 	return string(b)
 }
 
-// drive calls run n times from concurrency goroutines and returns the wall
-// time. The first error stops handing out calls and is returned.
-func drive(ctx context.Context, n, concurrency int, run func(context.Context) error) (time.Duration, error) {
+// load is what driving calls measured.
+type load struct {
+	wall      time.Duration
+	latencies []time.Duration // one per call, in no particular order
+}
+
+func (l *load) add(m load) {
+	l.wall += m.wall
+	l.latencies = append(l.latencies, m.latencies...)
+}
+
+// rate is calls per second of wall time.
+func (l load) rate() float64 { return float64(len(l.latencies)) / l.wall.Seconds() }
+
+// spread formats the median, 95th percentile and longest latency of a call.
+func (l load) spread() string {
+	d := slices.Clone(l.latencies)
+	if len(d) == 0 {
+		return "no calls"
+	}
+	slices.Sort(d)
+	at := func(q float64) float64 { return d[int(q*float64(len(d)-1))].Seconds() }
+	return fmt.Sprintf("latency p50 %.2fs p95 %.2fs max %.2fs", at(0.5), at(0.95), at(1))
+}
+
+// drive calls run n times from concurrency goroutines. The first error stops
+// handing out calls and is returned.
+func drive(ctx context.Context, n, concurrency int, run func(context.Context) error) (load, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	var next atomic.Int64
 	var wg sync.WaitGroup
+	latencies := make([]time.Duration, n)
 	start := time.Now()
 	for range concurrency {
 		wg.Go(func() {
-			for next.Add(1) <= int64(n) && ctx.Err() == nil {
+			for i := next.Add(1) - 1; i < int64(n) && ctx.Err() == nil; i = next.Add(1) - 1 {
+				began := time.Now()
 				if err := run(ctx); err != nil {
 					cancel(err)
 				}
+				latencies[i] = time.Since(began)
 			}
 		})
 	}
 	wg.Wait()
-	elapsed := time.Since(start)
+	l := load{wall: time.Since(start), latencies: latencies}
 	if ctx.Err() != nil {
-		return elapsed, context.Cause(ctx)
+		return l, context.Cause(ctx)
 	}
-	return elapsed, nil
+	return l, nil
 }
 
 // runState is the part of a run that says whether it is done.

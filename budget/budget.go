@@ -20,6 +20,15 @@
 // The window comes before the scope so that no scope can spell another key.
 // Every script declares all keys it touches; on Redis Cluster, give a prefix
 // with a hash tag (WithPrefix("{telos-budget}")) so they share one slot.
+//
+// Day and month counters expire 40 days after their window ends, run counters
+// 7 days after the run's last reservation. Run Redis with maxmemory-policy
+// noeviction: an evicted counter is rebuilt correctly, but more slowly.
+//
+// A reservation whose caller dies without settling or releasing it stays held
+// until its window's counter expires: the budget errs on the side of refusing.
+// Callers release in every failure path; a retried Reserve with the same id
+// does not hold twice.
 package budget
 
 import (
@@ -207,7 +216,13 @@ func (e *Engine) Reserve(ctx context.Context, id string, limits []Limit, usd age
 	args := []any{itoa(usd), itoa(tokens), ms(e.reservationTTL(holds, now))}
 	for _, h := range holds {
 		keys = append(keys, h.Key)
-		args = append(args, itoa(h.Limit.USD), itoa(h.Limit.Tokens), ms(e.ttl(h, now)))
+		// Day and month counters keep the expiry they were seeded with; a run
+		// counter lives on while the run reserves.
+		ttl := ""
+		if h.Limit.Window == PerRun {
+			ttl = ms(runTTL)
+		}
+		args = append(args, room(int64(h.Limit.USD), int64(usd)), room(h.Limit.Tokens, tokens), ttl)
 	}
 	for range attempts {
 		reply, err := reserveScript.Run(ctx, e.rdb, keys, args...).Slice()
@@ -279,12 +294,16 @@ func (e *Engine) finish(ctx context.Context, mode string, r *Reservation, usd ag
 	if r == nil {
 		return nil, fmt.Errorf("%s: nil reservation", mode)
 	}
+	if r.USD < 0 || r.Tokens < 0 {
+		return nil, fmt.Errorf("%s %q: negative reserved amount $%s, %d tokens", mode, r.ID, r.USD, r.Tokens)
+	}
 	if len(r.Holds) == 0 {
 		return nil, nil
 	}
 	now := e.now()
 	keys := []string{e.reservationKey(r.ID)}
-	args := []any{mode, itoa(usd), itoa(tokens), ms(e.reservationTTL(r.Holds, now)), len(thresholds)}
+	args := []any{mode, itoa(usd), itoa(tokens), itoa(r.USD), itoa(r.Tokens), itoa(usd - r.USD), itoa(tokens - r.Tokens),
+		ms(e.reservationTTL(r.Holds, now)), len(thresholds)}
 	for _, h := range r.Holds {
 		keys = append(keys, h.Key)
 		args = append(args, h.Epoch)
@@ -455,6 +474,16 @@ func (e *Engine) reservationTTL(holds []Hold, now time.Time) time.Duration {
 }
 
 func (e *Engine) reservationKey(id string) string { return e.prefix + ":resv:" + id }
+
+// room is the most a counter may hold before a reservation of amount for
+// the reservation to fit under limit; "" if there is no limit. It may be
+// negative: then nothing fits.
+func room(limit, amount int64) string {
+	if limit == 0 {
+		return ""
+	}
+	return itoa(limit - amount)
+}
 
 // threshold is the smallest spend that reaches pct percent of limit, i.e.
 // ceil(limit*pct/100), computed without overflowing int64; "" if there is no

@@ -5,12 +5,20 @@ import "github.com/redis/go-redis/v9"
 // The scripts below never turn an amount into a Lua number. Lua 5.1 (and
 // gopher-lua, which miniredis uses) has only doubles, exact up to 2^53, and
 // 2^53 pico-dollars is only about $9,007: a team's monthly budget passes that.
-// So amounts travel as the decimal strings Go wrote, all arithmetic is done by
-// Redis itself with HINCRBY (exact signed 64-bit, and it refuses to overflow),
-// values are read back with HGET as strings, and Lua only compares decimal
-// strings digit by digit (cmp). The reply of HINCRBY, which Lua would see as a
-// double, is never used. The bound is therefore int64 per counter field:
-// about $9.2 million, or 9.2e18 tokens, per scope and window.
+// So amounts travel as decimal strings, and the scripts do no arithmetic:
+//
+//   - Go does the subtractions, exactly, in int64: it passes the room a
+//     reservation needs (limit - amount), and the change a settlement makes to
+//     the held amount (actual - reserved).
+//   - Lua only compares decimal strings, digit by digit (cmp): "held ≤ room"
+//     is "held + amount ≤ limit" without an addition.
+//   - Redis does the additions with HINCRBY: exact signed 64-bit integers, and
+//     it refuses to overflow. HINCRBY's reply, which Lua would see as a
+//     double, is never used; values are read back with HGET as strings.
+//
+// The bound is therefore int64 per counter field: about $9.2 million, or
+// 9.2e18 tokens, per scope and window. An addition that would pass it fails
+// the whole call, and the script undoes what it had written.
 //
 // A counter is a hash with the fields
 //
@@ -51,13 +59,8 @@ local function cmp(a, b)
 end
 
 local function neg(s)
-  if s == '0' then return s end
   if string.sub(s, 1, 1) == '-' then return string.sub(s, 2) end
   return '-' .. s
-end
-
-local function get(key, field)
-  return redis.call('HGET', key, field) or '0'
 end
 
 local applied = {}
@@ -77,16 +80,15 @@ local function undo()
   end
   applied = {}
 end
-
-local measures = {'usd', 'tok'}
 `
 
 // reserveScript holds an amount on every counter, or on none.
 //
 // KEYS[1] is the reservation hash, KEYS[2..] the counters. ARGV[1] and ARGV[2]
 // are the amount (usd picos, tokens), ARGV[3] the reservation's TTL in ms, then
-// three values per counter: its usd limit and token limit ('0' = none) and its
-// TTL in ms.
+// three values per counter: the most it may hold before this reservation in
+// usd and in tokens (limit - amount; an empty string if there is no limit), and
+// its new TTL in ms (an empty string to keep it).
 //
 // Replies: {'ok', epoch...}; {'seed', index...} when counters need seeding
 // first (1-based counter indexes; nothing was written); {'over', index,
@@ -94,9 +96,9 @@ local measures = {'usd', 'tok'}
 // be exceeded (nothing was written); {'conflict'} when the id is held by a
 // different reservation; {'error', message}.
 var reserveScript = redis.NewScript(luaPrelude + `
-local resv, amount = KEYS[1], {usd = ARGV[1], tok = ARGV[2]}
+local resv, usd, tok = KEYS[1], ARGV[1], ARGV[2]
 if redis.call('EXISTS', resv) == 1 then
-  if redis.call('HGET', resv, 'usd') ~= amount.usd or redis.call('HGET', resv, 'tok') ~= amount.tok
+  if redis.call('HGET', resv, 'usd') ~= usd or redis.call('HGET', resv, 'tok') ~= tok
       or redis.call('HLEN', resv) ~= #KEYS + 1 then
     return {'conflict'}
   end
@@ -109,94 +111,106 @@ if redis.call('EXISTS', resv) == 1 then
   return out
 end
 
-local out, missing = {'ok'}, {}
+local out, missing, vals = {'ok'}, {}, {}
 for i = 2, #KEYS do
-  local e = redis.call('HGET', KEYS[i], 'epoch')
-  if e then out[#out + 1] = e else missing[#missing + 1] = i - 1 end
+  local v = redis.call('HMGET', KEYS[i], 'epoch', 'held_usd', 'held_tok', 'spent_usd', 'spent_tok')
+  if v[1] then out[#out + 1] = v[1] else missing[#missing + 1] = i - 1 end
+  vals[i] = v
 end
 if #missing > 0 then return {'seed', missing} end
 
 for i = 2, #KEYS do
-  local key, b = KEYS[i], 3 + (i - 2) * 3
-  local limit = {usd = ARGV[b + 1], tok = ARGV[b + 2]}
-  for _, m in ipairs(measures) do
-    local err = add(key, 'held_' .. m, amount[m])
-    if err then
-      undo()
-      return {'error', err}
-    end
-    if limit[m] ~= '0' and cmp(get(key, 'held_' .. m), limit[m]) > 0 then
-      undo()
-      return {'over', i - 1, m, get(key, 'spent_usd'), get(key, 'spent_tok'), get(key, 'held_usd'), get(key, 'held_tok')}
-    end
+  local v, b = vals[i], 3 + (i - 2) * 3
+  local held_usd, held_tok = v[2] or '0', v[3] or '0'
+  local over
+  if ARGV[b + 1] ~= '' and cmp(held_usd, ARGV[b + 1]) > 0 then
+    over = 'usd'
+  elseif ARGV[b + 2] ~= '' and cmp(held_tok, ARGV[b + 2]) > 0 then
+    over = 'tok'
+  end
+  if over then
+    return {'over', i - 1, over, v[4] or '0', v[5] or '0', held_usd, held_tok}
   end
 end
 
-redis.call('HSET', resv, 'usd', amount.usd, 'tok', amount.tok)
+local fields = {'usd', usd, 'tok', tok}
 for i = 2, #KEYS do
-  redis.call('HSET', resv, KEYS[i], out[i])
-  redis.call('PEXPIRE', KEYS[i], ARGV[3 + (i - 2) * 3 + 3])
+  local key, ttl = KEYS[i], ARGV[3 + (i - 2) * 3 + 3]
+  local err = add(key, 'held_usd', usd) or add(key, 'held_tok', tok)
+  if err then
+    undo()
+    return {'error', err}
+  end
+  if ttl ~= '' then redis.call('PEXPIRE', key, ttl) end
+  fields[#fields + 1] = key
+  fields[#fields + 1] = out[i]
 end
+redis.call('HSET', resv, unpack(fields))
 redis.call('PEXPIRE', resv, ARGV[3])
 return out
 `)
 
-// finishScript settles or releases a reservation. Running it twice changes
-// nothing the second time.
+// finishScript settles or releases a reservation (a release settles at no
+// cost and reports nothing). Running it twice changes nothing the second
+// time.
 //
 // KEYS[1] is the reservation hash, KEYS[2..] its counters. ARGV[1] is 'settle'
 // or 'release', ARGV[2] and ARGV[3] the actual cost (usd picos, tokens),
-// ARGV[4] the tombstone's TTL in ms, ARGV[5] the number t of thresholds, then
-// 1+3t values per counter: the counter's epoch when reserved, and per threshold
-// its percent and the usd and token spend that reach it ('' = not limited).
+// ARGV[4] and ARGV[5] the amount reserved, ARGV[6] and ARGV[7] the actual cost
+// minus the amount reserved, ARGV[8] the tombstone's TTL in ms, ARGV[9] the
+// number t of thresholds, then 1+3t values per counter: the counter's epoch
+// when reserved, and per threshold its percent and the usd and token spend
+// that reach it (an empty string if the limit does not set that measure).
 //
 // Replies: {'ok', {index, percent, spent usd, spent tokens}...} listing the
 // thresholds newly reached; {'error', message}.
 var finishScript = redis.NewScript(luaPrelude + `
 local resv, settle = KEYS[1], ARGV[1] == 'settle'
-local actual = {usd = ARGV[2], tok = ARGV[3]}
-local t = tonumber(ARGV[5])
+local usd, tok, delta_usd, delta_tok = ARGV[2], ARGV[3], ARGV[6], ARGV[7]
+local t = tonumber(ARGV[9])
 local stride = 1 + 3 * t
-if redis.call('HEXISTS', resv, 'done') == 1 then return {'ok'} end
-local held = {usd = redis.call('HGET', resv, 'usd'), tok = redis.call('HGET', resv, 'tok')}
-local pending = held.usd ~= false
+
+local fields = {'usd', 'tok', 'done'}
+for i = 2, #KEYS do fields[#fields + 1] = KEYS[i] end
+local r = redis.call('HMGET', resv, unpack(fields))
+if r[3] then return {'ok'} end
+local pending = r[1] ~= false
+if pending and (r[1] ~= ARGV[4] or r[2] ~= ARGV[5]) then
+  return {'error', 'the reservation does not match what was reserved'}
+end
+
 local recovered = false
 local out = {'ok'}
-
 for i = 2, #KEYS do
-  local key, b = KEYS[i], 5 + (i - 2) * stride
+  local key, b = KEYS[i], 9 + (i - 2) * stride
   local cur, mine = redis.call('HGET', key, 'epoch'), ARGV[b + 1]
-  if pending then mine = redis.call('HGET', resv, key) end
+  if pending then mine = r[i + 2] end
   -- Touch a counter only if it holds this reservation, or if it was rebuilt
   -- from the ledger after the reservation was taken (Redis lost the
   -- reservation with the rest of its data) and so misses this call's cost.
   if cur and mine and (pending or cur ~= mine) then
+    local err
     if pending and cur == mine then
-      for _, m in ipairs(measures) do
-        local err = add(key, 'held_' .. m, neg(held[m]))
-        if err then
-          undo()
-          return {'error', err}
-        end
-      end
-    elseif settle then
-      recovered = true
+      err = add(key, 'held_usd', delta_usd) or add(key, 'held_tok', delta_tok)
+    else
+      recovered = settle
+      err = add(key, 'held_usd', usd) or add(key, 'held_tok', tok)
+    end
+    err = err or add(key, 'spent_usd', usd) or add(key, 'spent_tok', tok)
+    if err then
+      undo()
+      return {'error', err}
     end
     if settle then
-      for _, m in ipairs(measures) do
-        local err = add(key, 'spent_' .. m, actual[m]) or add(key, 'held_' .. m, actual[m])
-        if err then
-          undo()
-          return {'error', err}
-        end
-      end
-      local su, st = get(key, 'spent_usd'), get(key, 'spent_tok')
+      local names = {'spent_usd', 'spent_tok'}
+      for j = 0, t - 1 do names[#names + 1] = 'x' .. ARGV[b + 2 + 3 * j] end
+      local v = redis.call('HMGET', key, unpack(names))
+      local su, st = v[1] or '0', v[2] or '0'
       for j = 0, t - 1 do
         local pct, tu, tt = ARGV[b + 2 + 3 * j], ARGV[b + 3 + 3 * j], ARGV[b + 4 + 3 * j]
-        if (tu ~= '' and cmp(su, tu) >= 0) or (tt ~= '' and cmp(st, tt) >= 0) then
-          if redis.call('HSETNX', key, 'x' .. pct, '1') == 1 then
-            out[#out + 1] = {i - 1, pct, su, st}
-          end
+        if not v[3 + j] and ((tu ~= '' and cmp(su, tu) >= 0) or (tt ~= '' and cmp(st, tt) >= 0)) then
+          redis.call('HSET', key, 'x' .. pct, '1')
+          out[#out + 1] = {i - 1, pct, su, st}
         end
       end
     end
@@ -206,7 +220,7 @@ end
 if pending then redis.call('DEL', resv) end
 if recovered then
   redis.call('HSET', resv, 'done', '1')
-  redis.call('PEXPIRE', resv, ARGV[4])
+  redis.call('PEXPIRE', resv, ARGV[8])
 end
 return out
 `)

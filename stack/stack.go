@@ -22,6 +22,7 @@ import (
 
 	"github.com/telos-dev/telos/agents"
 	"github.com/telos-dev/telos/api"
+	"github.com/telos-dev/telos/budget"
 	"github.com/telos-dev/telos/connectors"
 	"github.com/telos-dev/telos/connectors/files"
 	"github.com/telos-dev/telos/connectors/httpconn"
@@ -55,6 +56,9 @@ type Config struct {
 	FilesRoot      string
 	HTTPAllowHosts []string
 
+	// BudgetZone is the time zone of daily and monthly budget windows.
+	BudgetZone *time.Location
+
 	AdminKey string // the bootstrap admin key; "" keeps or generates one
 	Logger   *slog.Logger
 
@@ -69,6 +73,7 @@ type Stack struct {
 	Redis    *redis.Client
 	Temporal client.Client
 	Prices   agents.PriceTable
+	Budgets  *budget.Engine
 	Provider string // the live LLM provider: "openai" or "sim"
 	// URL is the API's base URL and AdminKey its bootstrap key (when the API runs).
 	URL      string
@@ -139,6 +144,7 @@ func Start(ctx context.Context, cfg Config) (s *Stack, err error) {
 	}
 	s.Redis = redis.NewClient(ropts)
 	s.closers = append(s.closers, func() { s.Redis.Close() })
+	s.Budgets = budget.New(s.Redis, cfg.BudgetZone, s.Store)
 
 	s.TemporalAddress = cfg.TemporalAddress
 	if s.TemporalAddress == "" {
@@ -194,6 +200,7 @@ func (s *Stack) startWorker(registry *connectors.Registry) error {
 		Connectors: registry,
 		Sim:        llm.NewSim(),
 		Prices:     s.Prices,
+		Budgets:    s.Budgets,
 		AfterLLM:   s.Config.AfterLLM,
 	}
 	s.Provider = "sim"
@@ -221,7 +228,7 @@ func (s *Stack) startAPI(registry *connectors.Registry) error {
 	if err := s.Store.SeedCategories(ctx); err != nil {
 		return err
 	}
-	srv := &api.Server{Store: s.Store, Temporal: s.Temporal, Redis: s.Redis, Actions: registry, Prices: s.Prices, Logger: s.Config.Logger}
+	srv := &api.Server{Store: s.Store, Temporal: s.Temporal, Redis: s.Redis, Actions: registry, Prices: s.Prices, Budgets: s.Budgets, Logger: s.Config.Logger}
 	addr := s.Config.Addr
 	if addr == "" {
 		addr = "127.0.0.1:8080"

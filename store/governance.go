@@ -134,16 +134,22 @@ func (s *Store) Transition(ctx context.Context, team, name string, version int, 
 		}
 		to = t.to
 		now := formatTime(s.now())
+		// The conditional update is the serialization point: of two
+		// concurrent decisions, only one finds the version still in from.
+		res, err := tx.ExecContext(ctx, `UPDATE agent_versions SET status = ? WHERE team = ? AND name = ? AND version = ? AND status = ?`, to, team, name, version, from)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
+			return fmt.Errorf("%w: version %d changed status concurrently", ErrInvalidTransition, version)
+		}
 		if action == "approve" {
-			if _, err := tx.ExecContext(ctx, `UPDATE agent_versions SET status = ? WHERE team = ? AND name = ? AND status = ?`, VersionSuperseded, team, name, VersionApproved); err != nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE agent_versions SET status = ? WHERE team = ? AND name = ? AND status = ? AND version <> ?`, VersionSuperseded, team, name, VersionApproved, version); err != nil {
 				return err
 			}
 			if _, err := tx.ExecContext(ctx, `UPDATE agents SET approved_version = ?, updated_at = ? WHERE team = ? AND name = ?`, version, now, team, name); err != nil {
 				return err
 			}
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE agent_versions SET status = ? WHERE team = ? AND name = ? AND version = ?`, to, team, name, version); err != nil {
-			return err
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO reviews (team, name, version, action, from_status, to_status, actor, comment, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			team, name, version, action, from, to, actor, comment, now); err != nil {
@@ -192,8 +198,12 @@ func (s *Store) SetAgentStatus(ctx context.Context, team, name, status string, a
 		if from == AgentArchived {
 			return fmt.Errorf("%w: the agent is archived", ErrInvalidTransition)
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE agents SET status = ?, updated_at = ? WHERE team = ? AND name = ?`, status, formatTime(s.now()), team, name); err != nil {
+		res, err := tx.ExecContext(ctx, `UPDATE agents SET status = ?, updated_at = ? WHERE team = ? AND name = ? AND status = ?`, status, formatTime(s.now()), team, name, from)
+		if err != nil {
 			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
+			return fmt.Errorf("%w: the agent changed status concurrently", ErrInvalidTransition)
 		}
 		audit.BeforeHash, audit.AfterHash = Hash([]byte(from)), Hash([]byte(status))
 		return s.appendAudit(ctx, tx, audit)
@@ -416,8 +426,5 @@ func (s *Store) DryRunStats(ctx context.Context, team, name string, version int)
 // sumInt is SUM(col) as a 64-bit integer, 0 over no rows, in either dialect
 // (PostgreSQL sums BIGINT as NUMERIC).
 func (s *Store) sumInt(col string) string {
-	if s.db.dialect == postgresDialect {
-		return "COALESCE(SUM(" + col + "), 0)::BIGINT"
-	}
-	return "COALESCE(SUM(" + col + "), 0)"
+	return "CAST(COALESCE(SUM(" + col + "), 0) AS BIGINT)"
 }

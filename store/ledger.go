@@ -13,7 +13,35 @@ import (
 // activity id, attempt): a second write of the same attempt changes nothing and
 // reports inserted=false.
 func (s *Store) AppendLedger(ctx context.Context, e ledger.Entry) (inserted bool, err error) {
-	res, err := s.db.ExecContext(ctx, `INSERT INTO ledger (workflow_run_id, activity_id, attempt, run_id, agent, version, team, owner, trigger_kind,
+	err = s.inTx(ctx, func(tx *sqlTx) error {
+		var err error
+		inserted, err = s.appendLedger(ctx, tx, e)
+		if err != nil || !inserted {
+			return err
+		}
+		cost, simCost, unpriced := int64(e.Cost), int64(0), 0
+		if e.Unpriced {
+			cost, unpriced = 0, 1
+		} else if e.Simulated {
+			simCost = int64(e.Cost)
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO usage_daily (team, agent, day, entries, input_tokens, output_tokens, cost_picos, unpriced, simulated_cost_picos)
+			VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?)
+			ON CONFLICT (team, agent, day) DO UPDATE SET entries = usage_daily.entries + 1,
+				input_tokens = usage_daily.input_tokens + excluded.input_tokens, output_tokens = usage_daily.output_tokens + excluded.output_tokens,
+				cost_picos = usage_daily.cost_picos + excluded.cost_picos, unpriced = usage_daily.unpriced + excluded.unpriced,
+				simulated_cost_picos = usage_daily.simulated_cost_picos + excluded.simulated_cost_picos`,
+			e.Team, e.Agent, s.day(e.StartedAt), e.InputTokens, e.OutputTokens, cost, unpriced, simCost)
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("append ledger: %w", err)
+	}
+	return inserted, nil
+}
+
+func (s *Store) appendLedger(ctx context.Context, tx *sqlTx, e ledger.Entry) (bool, error) {
+	res, err := tx.ExecContext(ctx, `INSERT INTO ledger (workflow_run_id, activity_id, attempt, run_id, agent, version, team, owner, trigger_kind,
 		step_id, kind, action, purpose, purpose_category, provider, model, input_tokens, cached_input_tokens, output_tokens, reasoning_tokens,
 		cost_picos, price_version, unpriced, simulated, usage_estimated, status, error, outcome_ref, output_ref, prompt_hash, answer_hash, started_at, finished_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -24,7 +52,7 @@ func (s *Store) AppendLedger(ctx context.Context, e ledger.Entry) (inserted bool
 		int64(e.Cost), e.PriceVersion, b2i(e.Unpriced), b2i(e.Simulated), b2i(e.UsageEstimated), e.Status, e.Error,
 		e.OutcomeRef, e.OutputRef, e.PromptHash, e.AnswerHash, formatTime(e.StartedAt), formatTime(e.FinishedAt))
 	if err != nil {
-		return false, fmt.Errorf("append ledger: %w", err)
+		return false, err
 	}
 	n, err := res.RowsAffected()
 	return n == 1, err

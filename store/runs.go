@@ -47,9 +47,19 @@ func (s *Store) CreateRun(ctx context.Context, r Run) error {
 	if r.CreatedAt.IsZero() {
 		r.CreatedAt = s.now()
 	}
-	_, err := s.db.ExecContext(ctx, `INSERT INTO runs (id, team, agent, version, owner, trigger_kind, status, error, workflow_id, idempotency_key, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		r.ID, r.Team, r.Agent, r.Version, r.Owner, r.Trigger, r.Status, r.Error, r.WorkflowID, r.IdempotencyKey, formatTime(r.CreatedAt))
+	err := s.inTx(ctx, func(tx *sqlTx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO runs (id, team, agent, version, owner, trigger_kind, status, error, workflow_id, idempotency_key, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			r.ID, r.Team, r.Agent, r.Version, r.Owner, r.Trigger, r.Status, r.Error, r.WorkflowID, r.IdempotencyKey, formatTime(r.CreatedAt)); err != nil {
+			return err
+		}
+		if r.Trigger == "dry-run" {
+			return nil
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO usage_daily (team, agent, day, runs) VALUES (?, ?, ?, 1)
+			ON CONFLICT (team, agent, day) DO UPDATE SET runs = usage_daily.runs + 1`, r.Team, r.Agent, s.day(r.CreatedAt))
+		return err
+	})
 	if isUniqueViolation(err) {
 		return ErrConflict
 	}

@@ -257,6 +257,31 @@ var sqliteMigrations = []migration{
 		`CREATE INDEX ledger_team_agent_started ON ledger (team, agent, started_at)`,
 		`CREATE INDEX ledger_category_started ON ledger (purpose_category, started_at)`,
 	}},
+	{3, []string{
+		// usage_daily rolls the ledger and runs up per agent and UTC day, so
+		// the catalog reads 30 rows per agent instead of every ledger entry.
+		`CREATE TABLE usage_daily (
+			team TEXT NOT NULL,
+			agent TEXT NOT NULL,
+			day TEXT NOT NULL,
+			runs INTEGER NOT NULL DEFAULT 0,
+			entries INTEGER NOT NULL DEFAULT 0,
+			input_tokens INTEGER NOT NULL DEFAULT 0,
+			output_tokens INTEGER NOT NULL DEFAULT 0,
+			cost_picos INTEGER NOT NULL DEFAULT 0,
+			unpriced INTEGER NOT NULL DEFAULT 0,
+			simulated_cost_picos INTEGER NOT NULL DEFAULT 0,
+			PRIMARY KEY (team, agent, day)
+		)`,
+		`INSERT INTO usage_daily (team, agent, day, entries, input_tokens, output_tokens, cost_picos, unpriced, simulated_cost_picos)
+			SELECT team, agent, substr(started_at, 1, 10), COUNT(*), SUM(input_tokens), SUM(output_tokens),
+				SUM(CASE WHEN unpriced = 1 THEN 0 ELSE cost_picos END), SUM(unpriced), SUM(CASE WHEN simulated = 1 THEN cost_picos ELSE 0 END)
+			FROM ledger GROUP BY team, agent, substr(started_at, 1, 10)`,
+		`INSERT INTO usage_daily (team, agent, day, runs)
+			SELECT team, agent, substr(created_at, 1, 10), COUNT(*) FROM runs WHERE trigger_kind <> 'dry-run' GROUP BY team, agent, substr(created_at, 1, 10)
+			ON CONFLICT (team, agent, day) DO UPDATE SET runs = excluded.runs`,
+		`CREATE INDEX ledger_team_started ON ledger (team, started_at)`,
+	}},
 }
 
 // migrate applies the schema versions the database does not have yet, each

@@ -11,7 +11,9 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/telos-dev/telos/agents"
+	"github.com/telos-dev/telos/budget"
 	"github.com/telos-dev/telos/connectors"
+	"github.com/telos-dev/telos/connectors/inbox"
 	"github.com/telos-dev/telos/ledger"
 	"github.com/telos-dev/telos/llm"
 	"github.com/telos-dev/telos/store"
@@ -23,7 +25,11 @@ type Store interface {
 	PutBlob(ctx context.Context, data []byte) (string, error)
 	Blob(ctx context.Context, hash string) ([]byte, error)
 	FinishRun(ctx context.Context, id, status, errMsg string) error
-	RunSpend(ctx context.Context, runID string) (ledger.Totals, error)
+	TeamBudget(ctx context.Context, team string) (store.TeamBudget, error)
+	Categories(ctx context.Context) ([]store.Category, error)
+	RecordAlert(ctx context.Context, scope, windowStart string, threshold int) (bool, error)
+	DeliverMessage(ctx context.Context, m inbox.Message) (string, error)
+	AppendAudit(ctx context.Context, e store.AuditEntry) error
 }
 
 // Activities does the I/O of AgentRun. Register it on a worker with
@@ -36,7 +42,10 @@ type Activities struct {
 	ProviderName string
 	Sim          llm.Provider
 	Prices       agents.PriceTable
-	Now          func() time.Time
+	// Budgets holds hard budgets in Redis: every LLM call reserves its
+	// worst case against each budget that applies before it is made.
+	Budgets *budget.Engine
+	Now     func() time.Time
 	// AfterLLM, when set, runs after the provider answered and before the
 	// attempt completes. Tests use it to fail an attempt that has already cost
 	// money and prove that the ledger keeps both attempts.
@@ -136,12 +145,20 @@ func (a *Activities) runLLM(ctx context.Context, in StepInput, scope agents.Scop
 	price, priced := a.Prices.Lookup(model)
 	e.PriceVersion = a.Prices.Version
 
-	if err := a.checkRunBudget(ctx, in, model, system, prompt, st.MaxTokens, price, priced); err != nil {
+	resv, err := a.reserve(ctx, in, e, system, prompt, st.MaxTokens, price, priced)
+	if err != nil {
 		return nil, err
 	}
+	// Settling and releasing must happen even when the attempt is canceled.
+	bctx := context.WithoutCancel(ctx)
 
 	resp, err := provider.Complete(ctx, llm.Request{Model: model, System: system, Prompt: prompt, MaxTokens: st.MaxTokens, Temperature: st.Temperature})
 	if err != nil {
+		if resv != nil {
+			if rerr := a.Budgets.Release(bctx, resv); rerr != nil {
+				activity.GetLogger(ctx).Warn("release budget reservation", "error", rerr)
+			}
+		}
 		return nil, providerError(err)
 	}
 	e.Usage, e.Simulated, e.UsageEstimated = resp.Usage, resp.Simulated, resp.UsageEstimated
@@ -155,6 +172,16 @@ func (a *Activities) runLLM(ctx context.Context, in StepInput, scope agents.Scop
 	} else {
 		e.Unpriced = true
 	}
+	if resv != nil {
+		// The call happened: its actual cost counts, even past a limit.
+		crossings, err := a.Budgets.Settle(bctx, resv, e.Cost, resp.Usage.Total())
+		if err != nil {
+			activity.GetLogger(ctx).Warn("settle budget reservation", "error", err)
+		}
+		for _, c := range crossings {
+			a.alert(bctx, in, c)
+		}
+	}
 	if a.AfterLLM != nil {
 		if err := a.AfterLLM(ctx, in.Step.ID, activity.GetInfo(ctx).Attempt); err != nil {
 			return nil, err
@@ -163,50 +190,147 @@ func (a *Activities) runLLM(ctx context.Context, in StepInput, scope agents.Scop
 	return map[string]any{"text": resp.Text, "model": model, "provider": providerName}, nil
 }
 
-// checkRunBudget refuses a call that could push the run past its per-run
-// budget: what the run has spent so far plus this call's counted prompt and
-// max_tokens, priced.
-func (a *Activities) checkRunBudget(ctx context.Context, in StepInput, model, system, prompt string, maxTokens int, price agents.Price, priced bool) error {
-	b := in.Run.Spec.Budget
-	if b == nil || b.PerRun == nil {
-		return nil
+// reserve takes the call's worst case — its counted prompt plus max_tokens,
+// priced — against every budget that applies, atomically. A call that would
+// pass any hard budget does not happen: the step fails as budget_exceeded and
+// is not retried.
+func (a *Activities) reserve(ctx context.Context, in StepInput, e *ledger.Entry, system, prompt string, maxTokens int, price agents.Price, priced bool) (*budget.Reservation, error) {
+	if a.Budgets == nil {
+		return nil, nil
 	}
-	spent, err := a.Store.RunSpend(ctx, in.Run.RunID)
-	if err != nil {
-		return err
+	limits, err := a.limits(ctx, in)
+	if err != nil || len(limits) == 0 {
+		return nil, err
 	}
-	tok, err := llm.NewTokenizer(model)
+	tok, err := llm.NewTokenizer(e.Model)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if maxTokens <= 0 {
 		maxTokens = defaultMaxTokens
 	}
 	est := agents.Usage{InputTokens: int64(tok.CountChat(system, prompt)), OutputTokens: int64(maxTokens)}
-	if lim := b.PerRun.Tokens; lim != nil && spent.Total()+est.Total() > *lim {
-		return temporal.NewNonRetryableApplicationError(fmt.Sprintf(
-			"per-run token budget %d: spent %d, this call may use %d", *lim, spent.Total(), est.Total()), ErrBudgetExceeded, nil)
+	var estCost agents.Money
+	if priced {
+		if estCost, err = price.Cost(est); err != nil {
+			return nil, invalid("estimate cost: %v", err)
+		}
+	} else {
+		for _, l := range limits {
+			if l.USD > 0 {
+				return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+					"model %q has no price, so the %s %s budget in dollars cannot be enforced; add it to the price table", e.Model, l.Scope, l.Window), ErrBudgetExceeded, nil)
+			}
+		}
 	}
-	if b.PerRun.USD == nil {
+	id := fmt.Sprintf("%s/%s/%d", e.WorkflowRunID, e.ActivityID, e.Attempt)
+	resv, err := a.Budgets.Reserve(ctx, id, limits, estCost, est.Total())
+	var ex *budget.ExceededError
+	if errors.As(err, &ex) {
+		return nil, temporal.NewNonRetryableApplicationError(ex.Error(), ErrBudgetExceeded, nil)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("budget: %w", err)
+	}
+	return resv, nil
+}
+
+// limits are the hard budgets of a call: the agent's per-run, per-day and
+// per-month budgets, its team's and its purpose category's monthly budgets.
+// A dry run is a forecast, so only its per-run budget applies.
+func (a *Activities) limits(ctx context.Context, in StepInput) ([]budget.Limit, error) {
+	var out []budget.Limit
+	add := func(scope string, w budget.Window, l *agents.Limit) error {
+		if l == nil {
+			return nil
+		}
+		lim := budget.Limit{Scope: scope, Window: w}
+		if l.Tokens != nil {
+			lim.Tokens = *l.Tokens
+		}
+		if l.USD != nil {
+			m, err := agents.ParseUSD(*l.USD)
+			if err != nil {
+				return invalid("budget of %s: %v", scope, err)
+			}
+			lim.USD = m
+		}
+		if lim.USD > 0 || lim.Tokens > 0 {
+			out = append(out, lim)
+		}
 		return nil
 	}
-	limit, err := agents.ParseUSD(*b.PerRun.USD)
+	agent := "agent:" + in.Run.Team + "/" + in.Run.Agent
+	if b := in.Run.Spec.Budget; b != nil {
+		if err := add("run:"+in.Run.RunID, budget.PerRun, b.PerRun); err != nil {
+			return nil, err
+		}
+		if !in.Run.DryRun {
+			if err := add(agent, budget.PerDay, b.PerDay); err != nil {
+				return nil, err
+			}
+			if err := add(agent, budget.PerMonth, b.PerMonth); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if in.Run.DryRun {
+		return out, nil
+	}
+	tb, err := a.Store.TeamBudget(ctx, in.Run.Team)
 	if err != nil {
-		return invalid("budget.per_run.usd: %v", err)
+		return nil, err
 	}
-	if !priced {
-		return temporal.NewNonRetryableApplicationError(fmt.Sprintf(
-			"model %q has no price, so the per-run budget of $%s cannot be enforced", model, limit), ErrBudgetExceeded, nil)
+	if tb.MonthlyUSD != nil || tb.MonthlyTokens != nil {
+		out = append(out, budget.Limit{Scope: "team:" + in.Run.Team, Window: budget.PerMonth, USD: deref(tb.MonthlyUSD), Tokens: deref(tb.MonthlyTokens)})
 	}
-	estCost, err := price.Cost(est)
+	cats, err := a.Store.Categories(ctx)
 	if err != nil {
-		return invalid("estimate cost: %v", err)
+		return nil, err
 	}
-	if spent.Cost+estCost > limit {
-		return temporal.NewNonRetryableApplicationError(fmt.Sprintf(
-			"per-run budget $%s: spent $%s, this call may cost $%s", limit, spent.Cost, estCost), ErrBudgetExceeded, nil)
+	for _, c := range cats {
+		if c.Name == in.Run.Spec.Purpose.Category && (c.MonthlyUSD != nil || c.MonthlyTokens != nil) {
+			out = append(out, budget.Limit{Scope: "category:" + c.Name, Window: budget.PerMonth, USD: deref(c.MonthlyUSD), Tokens: deref(c.MonthlyTokens)})
+		}
 	}
-	return nil
+	return out, nil
+}
+
+// alert tells the team and the audit log, once per window, that a budget
+// reached 50, 80 or 100 percent.
+func (a *Activities) alert(ctx context.Context, in StepInput, c budget.Crossing) {
+	logger := activity.GetLogger(ctx)
+	window := "run"
+	if !c.Start.IsZero() {
+		window = c.Start.Format(time.RFC3339)
+	}
+	fresh, err := a.Store.RecordAlert(ctx, c.Limit.Scope+"/"+string(c.Limit.Window), window, c.Percent)
+	if err != nil || !fresh {
+		if err != nil {
+			logger.Warn("record budget alert", "error", err)
+		}
+		return
+	}
+	text := fmt.Sprintf("Budget %s (%s window from %s) reached %d%%: spent $%s of $%s, %d of %d tokens.",
+		c.Limit.Scope, c.Limit.Window, window, c.Percent, c.Spent.USD, c.Limit.USD, c.Spent.Tokens, c.Limit.Tokens)
+	if _, err := a.Store.DeliverMessage(ctx, inbox.Message{Team: in.Run.Team, Agent: in.Run.Agent,
+		RunID: fmt.Sprintf("budget:%s:%s:%s:%d", c.Limit.Scope, c.Limit.Window, window, c.Percent), StepID: "alert",
+		Title: fmt.Sprintf("Budget %s at %d%%", c.Limit.Scope, c.Percent), Text: text}); err != nil {
+		logger.Warn("deliver budget alert", "error", err)
+	}
+	if err := a.Store.AppendAudit(ctx, store.AuditEntry{Actor: "telos", ActorRole: "system", Action: "budget.threshold",
+		ObjectKind: "budget", ObjectID: c.Limit.Scope + "/" + string(c.Limit.Window), Team: in.Run.Team,
+		Detail: fmt.Sprintf("%d%% in window %s (run %s)", c.Percent, window, in.Run.RunID)}); err != nil {
+		logger.Warn("audit budget alert", "error", err)
+	}
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
 }
 
 func (a *Activities) runConnector(ctx context.Context, in StepInput, scope agents.Scope, e *ledger.Entry) (map[string]any, error) {

@@ -7,10 +7,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/telos-dev/telos/agents"
+	"github.com/telos-dev/telos/budget"
 	"github.com/telos-dev/telos/connectors"
 	"github.com/telos-dev/telos/connectors/files"
 	"github.com/telos-dev/telos/connectors/inbox"
@@ -54,7 +58,10 @@ func newHarness(t *testing.T, provider llm.Provider) *harness {
 	for _, a := range inbox.Actions(st) {
 		reg.Register(a)
 	}
-	acts := &Activities{Store: st, Connectors: reg, Sim: llm.NewSim(), Prices: agents.DefaultPrices()}
+	mr := miniredis.RunT(t)
+	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
+	t.Cleanup(func() { rdb.Close() })
+	acts := &Activities{Store: st, Connectors: reg, Sim: llm.NewSim(), Prices: agents.DefaultPrices(), Budgets: budget.New(rdb, time.UTC, st)}
 	if provider != nil {
 		acts.Provider, acts.ProviderName = provider, "openai"
 	}

@@ -46,7 +46,8 @@ type apiClient struct {
 // reads TELOS_URL (default http://127.0.0.1:8080) and TELOS_API_KEY.
 func clientCommands(getenv func(string) string, stdout, stderr io.Writer) []*cobra.Command {
 	c := &apiClient{getenv: getenv, stdout: stdout, stderr: stderr, http: &http.Client{Timeout: 30 * time.Second}}
-	cmds := []*cobra.Command{c.agentsCommand(), c.runsCommand(), c.usageCommand(), c.keysCommand(), c.inboxCommand()}
+	cmds := []*cobra.Command{c.agentsCommand(), c.runsCommand(), c.usageCommand(), c.keysCommand(), c.inboxCommand(),
+		c.categoriesCommand(), c.budgetsCommand(), c.catalogCommand(), c.auditCommand()}
 	for _, cmd := range cmds {
 		f := cmd.PersistentFlags()
 		f.StringVarP(&c.output, "output", "o", "text", "output format: text or json (the server's answer as is)")
@@ -64,7 +65,7 @@ func clientCommands(getenv func(string) string, stdout, stderr io.Writer) []*cob
 }
 
 func (c *apiClient) agentsCommand() *cobra.Command {
-	cmd := &cobra.Command{Use: "agents", Short: "Create, version and inspect agents"}
+	cmd := &cobra.Command{Use: "agents", Short: "Create, version, review and inspect agents"}
 	var file string
 	apply := &cobra.Command{
 		Use:   "apply -f FILE",
@@ -75,6 +76,7 @@ func (c *apiClient) agentsCommand() *cobra.Command {
 	apply.Flags().StringVarP(&file, "file", "f", "", "agent spec file (.yaml, .yml or .json)")
 	_ = apply.MarkFlagRequired("file")
 
+	var listTeam string
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List the agents you can see",
@@ -89,7 +91,7 @@ func (c *apiClient) agentsCommand() *cobra.Command {
 					UpdatedAt     time.Time `json:"updated_at"`
 				} `json:"items"`
 			}
-			raw, err := c.call(cmd.Context(), http.MethodGet, "/v1/agents", nil, nil, &out)
+			raw, err := c.call(cmd.Context(), http.MethodGet, withQuery("/v1/agents", teamQuery(listTeam)), nil, nil, &out)
 			if err != nil {
 				return err
 			}
@@ -104,17 +106,18 @@ func (c *apiClient) agentsCommand() *cobra.Command {
 	}
 
 	var version int
+	var getTeam string
 	get := &cobra.Command{
 		Use:   "get NAME",
 		Short: "Show an agent's latest version, or the one given by --version",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			path := "/v1/agents/" + url.PathEscape(args[0])
+			var parts []string
 			if version > 0 {
-				path += "/versions/" + strconv.Itoa(version)
+				parts = []string{"versions", strconv.Itoa(version)}
 			}
 			var v agentView
-			raw, err := c.call(cmd.Context(), http.MethodGet, path, nil, nil, &v)
+			raw, err := c.call(cmd.Context(), http.MethodGet, agentPath(args[0], getTeam, parts...), nil, nil, &v)
 			if err != nil {
 				return err
 			}
@@ -122,39 +125,84 @@ func (c *apiClient) agentsCommand() *cobra.Command {
 		},
 	}
 	get.Flags().IntVar(&version, "version", 0, "version to show (default the latest)")
+	teamFlag(list, &listTeam)
+	teamFlag(get, &getTeam)
 
 	cmd.AddCommand(apply, list, get)
+	cmd.AddCommand(c.reviewCommands()...)
+	cmd.AddCommand(c.statusCommands()...)
+	cmd.AddCommand(c.dossierCommand())
 	return cmd
+}
+
+// teamFlag adds --team, the team of the agent a command acts on; without it
+// the server takes the caller's own team.
+func teamFlag(cmd *cobra.Command, team *string) {
+	cmd.Flags().StringVar(team, "team", "", "the agent's team (reviewers and admins act on other teams' agents)")
+}
+
+// teamQuery is the ?team= of a request, empty for the caller's own team.
+func teamQuery(team string) url.Values {
+	if team == "" {
+		return nil
+	}
+	return url.Values{"team": {team}}
+}
+
+// agentPath is the API path of agent name, or of parts below it, in team.
+func agentPath(name, team string, parts ...string) string {
+	path := "/v1/agents/" + url.PathEscape(name)
+	for _, p := range parts {
+		path += "/" + url.PathEscape(p)
+	}
+	return withQuery(path, teamQuery(team))
+}
+
+// query holds the parameters that are set, leaving out empty values.
+func query(params map[string]string) url.Values {
+	q := url.Values{}
+	for k, v := range params {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	return q
+}
+
+// withQuery appends q to path, if it holds anything.
+func withQuery(path string, q url.Values) string {
+	if len(q) == 0 {
+		return path
+	}
+	return path + "?" + q.Encode()
 }
 
 // agentView is an agent version as the API answers it.
 type agentView struct {
-	Name      string       `json:"name"`
-	Team      string       `json:"team"`
-	Owner     string       `json:"owner"`
-	Version   int          `json:"version"`
-	CreatedBy string       `json:"created_by"`
-	CreatedAt time.Time    `json:"created_at"`
-	Agent     agents.Agent `json:"agent"`
+	Name            string       `json:"name"`
+	Team            string       `json:"team"`
+	Owner           string       `json:"owner"`
+	Version         int          `json:"version"`
+	VersionStatus   string       `json:"version_status"`
+	Status          string       `json:"status"`
+	LatestVersion   int          `json:"latest_version"`
+	ApprovedVersion int          `json:"approved_version"`
+	CreatedBy       string       `json:"created_by"`
+	CreatedAt       time.Time    `json:"created_at"`
+	Agent           agents.Agent `json:"agent"`
 }
 
 // applyAgent creates the agent in file; if it exists already, the same
 // document becomes its next version.
 func (c *apiClient) applyAgent(ctx context.Context, file string) error {
-	var contentType string
-	switch strings.ToLower(filepath.Ext(file)) {
-	case ".yaml", ".yml":
-		contentType = "application/yaml"
-	case ".json":
-		contentType = "application/json"
-	default:
-		return fmt.Errorf("agent file %q: the name must end in .yaml, .yml or .json", file)
-	}
-	doc, err := os.ReadFile(file)
+	doc, isYAML, err := readDocument("agent", file)
 	if err != nil {
-		return fmt.Errorf("read agent file: %w", err)
+		return err
 	}
-	header := http.Header{"Content-Type": {contentType}}
+	header := http.Header{"Content-Type": {"application/json"}}
+	if isYAML {
+		header.Set("Content-Type", "application/yaml")
+	}
 	var v agentView
 	raw, err := c.call(ctx, http.MethodPost, "/v1/agents", doc, header, &v)
 	verb := "created"
@@ -180,6 +228,23 @@ func (c *apiClient) applyAgent(ctx context.Context, file string) error {
 	})
 }
 
+// readDocument reads a YAML or JSON file, which its name must say; what
+// names the document in errors.
+func readDocument(what, file string) (doc []byte, isYAML bool, err error) {
+	switch strings.ToLower(filepath.Ext(file)) {
+	case ".yaml", ".yml":
+		isYAML = true
+	case ".json":
+	default:
+		return nil, false, fmt.Errorf("%s file %q: the name must end in .yaml, .yml or .json", what, file)
+	}
+	doc, err = os.ReadFile(file)
+	if err != nil {
+		return nil, false, fmt.Errorf("read %s file: %w", what, err)
+	}
+	return doc, isYAML, nil
+}
+
 // writeAgent prints the parts of an agent a person checks before running it.
 func writeAgent(w io.Writer, v agentView) error {
 	s := v.Agent.Spec
@@ -188,6 +253,7 @@ func writeAgent(w io.Writer, v agentView) error {
 		{"team:", v.Team},
 		{"owner:", v.Owner},
 		{"version:", fmt.Sprintf("%d (created %s by %s)", v.Version, v.CreatedAt.UTC().Format(timeLayout), v.CreatedBy)},
+		{"status:", reviewState(v.VersionStatus, v.Status, v.LatestVersion, v.ApprovedVersion)},
 		{"purpose:", s.Purpose.Category + ": " + s.Purpose.Statement},
 	}
 	if s.Purpose.Outcome != "" {
@@ -196,24 +262,7 @@ func writeAgent(w io.Writer, v agentView) error {
 	if s.Model != "" {
 		rows = append(rows, []string{"model:", s.Model})
 	}
-	if b := s.Budget; b != nil {
-		for _, l := range []struct {
-			name  string
-			limit *agents.Limit
-		}{{"per run", b.PerRun}, {"per day", b.PerDay}, {"per month", b.PerMonth}} {
-			if l.limit == nil {
-				continue
-			}
-			var parts []string
-			if l.limit.Tokens != nil {
-				parts = append(parts, fmt.Sprintf("%d tokens", *l.limit.Tokens))
-			}
-			if l.limit.USD != nil {
-				parts = append(parts, "$"+*l.limit.USD)
-			}
-			rows = append(rows, []string{"budget:", l.name + " " + strings.Join(parts, ", ")})
-		}
-	}
+	rows = append(rows, budgetRows(s.Budget)...)
 	for _, name := range slices.Sorted(maps.Keys(s.Inputs)) {
 		in := s.Inputs[name]
 		desc := in.Type
@@ -237,28 +286,60 @@ func writeAgent(w io.Writer, v agentView) error {
 	return writeTable(w, steps)
 }
 
+// budgetRows lists an agent's declared limits, one row per window.
+func budgetRows(b *agents.Budget) [][]string {
+	if b == nil {
+		return nil
+	}
+	var rows [][]string
+	for _, l := range []struct {
+		name  string
+		limit *agents.Limit
+	}{{"per run", b.PerRun}, {"per day", b.PerDay}, {"per month", b.PerMonth}} {
+		if l.limit == nil {
+			continue
+		}
+		var parts []string
+		if l.limit.Tokens != nil {
+			parts = append(parts, fmt.Sprintf("%d tokens", *l.limit.Tokens))
+		}
+		if l.limit.USD != nil {
+			parts = append(parts, "$"+*l.limit.USD)
+		}
+		rows = append(rows, []string{"budget:", l.name + " " + strings.Join(parts, ", ")})
+	}
+	return rows
+}
+
 func (c *apiClient) runsCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "runs", Short: "Start, follow and account for agent runs"}
 
 	var strs, files, jsons []string
 	var wait bool
-	var key string
+	var key, team string
+	var req runRequest
 	start := &cobra.Command{
 		Use:   "start NAME",
 		Short: "Start a run of an agent and print its id",
 		Long: "Start a run of an agent and print its id.\n\n" +
+			"A real run runs the agent's approved version. --dry-run runs any version, the\n" +
+			"latest by default, on the offline sim provider with write actions recorded but\n" +
+			"not performed; reviewers may dry-run the agents they review.\n\n" +
 			"--input values are sent as strings; give numbers, booleans, objects and arrays\n" +
 			"with --input-json NAME=JSON. The server checks them against the agent's inputs.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			inputs, err := runInputs(strs, files, jsons)
-			if err != nil {
+			var err error
+			if req.Inputs, err = runInputs(strs, files, jsons); err != nil {
 				return err
 			}
-			return c.startRun(cmd.Context(), args[0], inputs, key, wait)
+			return c.startRun(cmd.Context(), agentPath(args[0], team, "runs"), req, key, wait)
 		},
 	}
 	f := start.Flags()
+	f.BoolVar(&req.DryRun, "dry-run", false, "run on the sim provider without performing write actions")
+	f.IntVar(&req.Version, "version", 0, "version to run (default the approved one, or the latest with --dry-run)")
+	teamFlag(start, &team)
 	f.StringArrayVar(&strs, "input", nil, "input NAME=VALUE, sent as a string (repeatable)")
 	f.StringArrayVar(&files, "input-file", nil, "input NAME=PATH, the file's content as a string (repeatable)")
 	f.StringArrayVar(&jsons, "input-json", nil, "input NAME=JSON, a JSON value such as 3, true or [\"a\"] (repeatable)")
@@ -285,21 +366,11 @@ func (c *apiClient) runsCommand() *cobra.Command {
 		Short: "List runs, newest first",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			q := url.Values{}
-			if agent != "" {
-				q.Set("agent", agent)
-			}
-			if cursor != "" {
-				q.Set("cursor", cursor)
-			}
-			path := "/v1/runs"
-			if len(q) > 0 {
-				path += "?" + q.Encode()
-			}
 			var out struct {
 				Items      []runView `json:"items"`
 				NextCursor string    `json:"next_cursor"`
 			}
+			path := withQuery("/v1/runs", query(map[string]string{"agent": agent, "cursor": cursor}))
 			raw, err := c.call(cmd.Context(), http.MethodGet, path, nil, nil, &out)
 			if err != nil {
 				return err
@@ -405,15 +476,22 @@ func runInputs(strs, files, jsons []string) (map[string]any, error) {
 	return inputs, nil
 }
 
-// startRun starts a run of agent; with wait it follows the run to its end
-// and reports an error unless it completed.
-func (c *apiClient) startRun(ctx context.Context, agent string, inputs map[string]any, key string, wait bool) error {
+// runRequest is the body that starts a run.
+type runRequest struct {
+	Inputs  map[string]any `json:"inputs"`
+	DryRun  bool           `json:"dry_run,omitempty"`
+	Version int            `json:"version,omitempty"`
+}
+
+// startRun posts req to path, an agent's runs; with wait it follows the run
+// to its end and reports an error unless it completed.
+func (c *apiClient) startRun(ctx context.Context, path string, req runRequest, key string, wait bool) error {
 	var header http.Header
 	if key != "" {
 		header = http.Header{"Idempotency-Key": {key}}
 	}
 	var started struct{ ID, Status string }
-	raw, err := c.call(ctx, http.MethodPost, "/v1/agents/"+url.PathEscape(agent)+"/runs", map[string]any{"inputs": inputs}, header, &started)
+	raw, err := c.call(ctx, http.MethodPost, path, req, header, &started)
 	if err != nil {
 		return err
 	}
@@ -594,13 +672,7 @@ func (c *apiClient) usageCommand() *cobra.Command {
 		Short: "Sum tokens and cost from the ledger by agent, team, purpose, model or day",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			q := url.Values{"group_by": {by}}
-			if from != "" {
-				q.Set("from", from)
-			}
-			if to != "" {
-				q.Set("to", to)
-			}
+			q := query(map[string]string{"group_by": by, "from": from, "to": to})
 			type group struct {
 				Key string `json:"key"`
 				totals
@@ -634,23 +706,36 @@ func (c *apiClient) usageCommand() *cobra.Command {
 }
 
 func (c *apiClient) keysCommand() *cobra.Command {
-	cmd := &cobra.Command{Use: "keys", Short: "Issue API keys (admins only)"}
+	cmd := &cobra.Command{Use: "keys", Short: "Issue, list and revoke API keys"}
 	var req struct {
-		User string `json:"user"`
-		Team string `json:"team"`
-		Role string `json:"role"`
+		User        string     `json:"user"`
+		Team        string     `json:"team"`
+		Role        string     `json:"role"`
+		ReviewTeams []string   `json:"review_teams,omitempty"`
+		ExpiresAt   *time.Time `json:"expires_at,omitempty"`
 	}
+	var expires string
 	create := &cobra.Command{
 		Use:   "create --user USER --team TEAM [--role member|reviewer|admin]",
 		Short: "Issue an API key; it is shown once",
-		Args:  cobra.NoArgs,
+		Long: "Issue an API key; it is shown once.\n\n" +
+			"Members issue keys for themselves; reviewers member or reviewer keys in their\n" +
+			"team, reviewing teams they review; admins any key.",
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var out struct{ Key, User, Team, Role string }
+			if expires != "" {
+				t, err := time.Parse(time.RFC3339, expires)
+				if err != nil {
+					return fmt.Errorf("--expires %q: want an RFC 3339 time such as 2027-01-01T00:00:00Z", expires)
+				}
+				req.ExpiresAt = &t
+			}
+			var out keyView
 			raw, err := c.call(cmd.Context(), http.MethodPost, "/v1/keys", req, nil, &out)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(c.stderr, "warning: this key for user %s (team %s, role %s) is shown only once; store it now\n", out.User, out.Team, out.Role)
+			fmt.Fprintf(c.stderr, "warning: key %s for user %s (%s) is shown only once; store it now\n", out.ID, out.User, out.describe())
 			return c.show(raw, func(w io.Writer) error {
 				_, err := fmt.Fprintln(w, out.Key)
 				return err
@@ -661,10 +746,86 @@ func (c *apiClient) keysCommand() *cobra.Command {
 	f.StringVar(&req.User, "user", "", "user the key identifies")
 	f.StringVar(&req.Team, "team", "", "team of the user")
 	f.StringVar(&req.Role, "role", "member", "member, reviewer or admin")
+	f.StringArrayVar(&req.ReviewTeams, "review-team", nil, "team a reviewer key reviews (repeatable)")
+	f.StringVar(&expires, "expires", "", "RFC 3339 time the key stops working, such as 2027-01-01T00:00:00Z (default never)")
 	_ = create.MarkFlagRequired("user")
 	_ = create.MarkFlagRequired("team")
-	cmd.AddCommand(create)
+
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List API keys without their secrets: yours, or every key for admins",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var out struct {
+				Items []keyView `json:"items"`
+			}
+			raw, err := c.call(cmd.Context(), http.MethodGet, "/v1/keys", nil, nil, &out)
+			if err != nil {
+				return err
+			}
+			return c.show(raw, func(w io.Writer) error {
+				rows := [][]string{{"ID", "USER", "TEAM", "ROLE", "REVIEWS", "CREATED", "EXPIRES", "REVOKED"}}
+				for _, k := range out.Items {
+					rows = append(rows, []string{k.ID, k.User, k.Team, k.Role, firstNonEmpty(strings.Join(k.ReviewTeams, ","), "-"),
+						k.CreatedAt.UTC().Format(timeLayout), formatTime(k.ExpiresAt), formatTime(k.RevokedAt)})
+				}
+				return writeTable(w, rows)
+			})
+		},
+	}
+
+	revoke := &cobra.Command{
+		Use:   "revoke ID",
+		Short: "Revoke an API key at once: yours, or any key for admins",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			raw, err := c.call(cmd.Context(), http.MethodDelete, "/v1/keys/"+url.PathEscape(args[0]), nil, nil, nil)
+			if err != nil {
+				return err
+			}
+			return c.show(raw, func(w io.Writer) error {
+				_, err := fmt.Fprintf(w, "key %s revoked\n", args[0])
+				return err
+			})
+		},
+	}
+
+	cmd.AddCommand(create, list, revoke)
 	return cmd
+}
+
+// keyView is an API key as the API answers it; Key, the secret, is only in
+// the answer that issues it.
+type keyView struct {
+	ID          string     `json:"id"`
+	Key         string     `json:"key"`
+	User        string     `json:"user"`
+	Team        string     `json:"team"`
+	Role        string     `json:"role"`
+	ReviewTeams []string   `json:"review_teams"`
+	CreatedAt   time.Time  `json:"created_at"`
+	ExpiresAt   *time.Time `json:"expires_at"`
+	RevokedAt   *time.Time `json:"revoked_at"`
+}
+
+// describe says what a key may do and until when.
+func (k keyView) describe() string {
+	parts := []string{"team " + k.Team, "role " + k.Role}
+	if len(k.ReviewTeams) > 0 {
+		parts = append(parts, "reviews "+strings.Join(k.ReviewTeams, ", "))
+	}
+	if k.ExpiresAt != nil {
+		parts = append(parts, "expires "+formatTime(k.ExpiresAt))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// formatTime formats an optional time, "-" when it is not set.
+func formatTime(t *time.Time) string {
+	if t == nil {
+		return "-"
+	}
+	return t.UTC().Format(timeLayout)
 }
 
 func (c *apiClient) inboxCommand() *cobra.Command {
@@ -788,10 +949,14 @@ func (c *apiClient) call(ctx context.Context, method, path string, in any, heade
 }
 
 // show prints the server's answer pretty-printed with -o json, and calls
-// text otherwise.
+// text otherwise. An empty answer, such as 204 No Content, prints nothing
+// with -o json.
 func (c *apiClient) show(raw []byte, text func(io.Writer) error) error {
 	if c.output != "json" {
 		return text(c.stdout)
+	}
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return nil
 	}
 	var b bytes.Buffer
 	if err := json.Indent(&b, raw, "", "  "); err != nil {

@@ -114,16 +114,58 @@ deliver: error: channel_not_found
 "errors":[{"path":"spec.steps[1].purpose","message":"is required"},{"path":"spec.steps[2].with.text","message":"references unknown step \"summarise\""}]}`
 )
 
+// clientCase is one command line run against a fake API: what it answers,
+// and what the command must print and send.
+type clientCase struct {
+	name     string
+	args     []string
+	files    map[string]string // written to a temporary directory, named $DIR in args
+	answers  map[string][]answer
+	wantOut  string
+	wantErr  string // stderr; $DIR as in args
+	wantReqs []string
+}
+
+// check runs the command line and compares its output and requests.
+func (tt clientCase) check(t *testing.T) {
+	t.Helper()
+	api := &fakeAPI{answers: tt.answers, seen: map[string]int{}}
+	srv := httptest.NewServer(api)
+	defer srv.Close()
+	dir := t.TempDir()
+	for name, content := range tt.files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	args := make([]string, len(tt.args))
+	for i, a := range tt.args {
+		args[i] = strings.ReplaceAll(a, "$DIR", dir)
+	}
+	env := map[string]string{"TELOS_URL": srv.URL, "TELOS_API_KEY": "test-key"}
+
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), args, func(k string) string { return env[k] }, &stdout, &stderr)
+
+	if got := stdout.String(); got != tt.wantOut {
+		t.Errorf("stdout:\n%s\nwant:\n%s", got, tt.wantOut)
+	}
+	if got, want := stderr.String(), strings.ReplaceAll(tt.wantErr, "$DIR", dir); got != want {
+		t.Errorf("stderr:\n%s\nwant:\n%s", got, want)
+	}
+	if gotFailed, wantFailed := err != nil, strings.Contains(tt.wantErr, "error: "); gotFailed != wantFailed {
+		t.Errorf("got error %v, want failure %v", err, wantFailed)
+	}
+	if got := strings.Join(api.got, "\n"); got != strings.Join(tt.wantReqs, "\n") {
+		t.Errorf("requests:\n%s\nwant:\n%s", got, strings.Join(tt.wantReqs, "\n"))
+	}
+	if strings.Contains(stdout.String()+stderr.String(), "test-key") {
+		t.Error("the API key was printed")
+	}
+}
+
 func TestClientCommands(t *testing.T) {
-	tests := []struct {
-		name     string
-		args     []string
-		files    map[string]string // written to a temporary directory, named $DIR in args
-		answers  map[string][]answer
-		wantOut  string
-		wantErr  string // stderr
-		wantReqs []string
-	}{
+	tests := []clientCase{
 		{
 			name:     "apply creates an agent",
 			args:     []string{"agents", "apply", "-f", "$DIR/digest.yaml"},
@@ -206,7 +248,8 @@ func TestClientCommands(t *testing.T) {
 		{
 			name: "agents get summarizes the latest version",
 			args: []string{"agents", "get", "digest"},
-			answers: map[string][]answer{"GET /v1/agents/digest": {{200, `{"name":"digest","team":"platform","owner":"alice","version":3,"spec_hash":"ab12","created_by":"bob","created_at":"2026-03-02T09:00:00Z",
+			answers: map[string][]answer{"GET /v1/agents/digest": {{200, `{"name":"digest","team":"platform","owner":"alice","version":3,
+"version_status":"in_review","status":"active","latest_version":3,"approved_version":2,"spec_hash":"ab12","created_by":"bob","created_at":"2026-03-02T09:00:00Z",
 "agent":{"apiVersion":"telos/v1","kind":"Agent","metadata":{"name":"digest","team":"platform"},"spec":{
  "purpose":{"category":"engineering-productivity","statement":"Flag breaking changes before the upgrade review.","outcome":"A digest in the team inbox."},
  "model":"gpt-4o-mini","budget":{"per_run":{"tokens":40000,"usd":"0.05"},"per_day":{"usd":"1.00"}},
@@ -217,6 +260,7 @@ func TestClientCommands(t *testing.T) {
 team:     platform
 owner:    alice
 version:  3 (created 2026-03-02 09:00:00Z by bob)
+status:   in_review; agent active, latest version 3, approved version 2
 purpose:  engineering-productivity: Flag breaking changes before the upgrade review.
 outcome:  A digest in the team inbox.
 model:    gpt-4o-mini
@@ -276,9 +320,9 @@ TOTAL        36700  12000   9040  0          0.01092 + 2 unpriced  32
 		{
 			name:     "keys create shows the key once",
 			args:     []string{"keys", "create", "--user", "bob", "--team", "platform"},
-			answers:  map[string][]answer{"POST /v1/keys": {{201, `{"key":"tk_new","user":"bob","team":"platform","role":"member"}`}}},
+			answers:  map[string][]answer{"POST /v1/keys": {{201, `{"key":"tk_new","id":"key_0123456789abcdef","user":"bob","team":"platform","role":"member","review_teams":null,"expires_at":null}`}}},
 			wantOut:  "tk_new\n",
-			wantErr:  "warning: this key for user bob (team platform, role member) is shown only once; store it now\n",
+			wantErr:  "warning: key key_0123456789abcdef for user bob (team platform, role member) is shown only once; store it now\n",
 			wantReqs: []string{`POST /v1/keys Content-Type: application/json {"user":"bob","team":"platform","role":"member"}`},
 		},
 		{
@@ -297,41 +341,7 @@ TOTAL        36700  12000   9040  0          0.01092 + 2 unpriced  32
 		},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			api := &fakeAPI{answers: tt.answers, seen: map[string]int{}}
-			srv := httptest.NewServer(api)
-			defer srv.Close()
-			dir := t.TempDir()
-			for name, content := range tt.files {
-				if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
-					t.Fatal(err)
-				}
-			}
-			args := make([]string, len(tt.args))
-			for i, a := range tt.args {
-				args[i] = strings.ReplaceAll(a, "$DIR", dir)
-			}
-			env := map[string]string{"TELOS_URL": srv.URL, "TELOS_API_KEY": "test-key"}
-
-			var stdout, stderr bytes.Buffer
-			err := run(context.Background(), args, func(k string) string { return env[k] }, &stdout, &stderr)
-
-			if got := stdout.String(); got != tt.wantOut {
-				t.Errorf("stdout:\n%s\nwant:\n%s", got, tt.wantOut)
-			}
-			if got := stderr.String(); got != tt.wantErr {
-				t.Errorf("stderr:\n%s\nwant:\n%s", got, tt.wantErr)
-			}
-			if gotFailed, wantFailed := err != nil, strings.Contains(tt.wantErr, "error: "); gotFailed != wantFailed {
-				t.Errorf("got error %v, want failure %v", err, wantFailed)
-			}
-			if got := strings.Join(api.got, "\n"); got != strings.Join(tt.wantReqs, "\n") {
-				t.Errorf("requests:\n%s\nwant:\n%s", got, strings.Join(tt.wantReqs, "\n"))
-			}
-			if strings.Contains(stdout.String()+stderr.String(), "test-key") {
-				t.Error("the API key was printed")
-			}
-		})
+		t.Run(tt.name, tt.check)
 	}
 }
 

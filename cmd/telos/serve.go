@@ -5,6 +5,8 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"time"
+	_ "time/tzdata" // budget windows and schedules work without system zoneinfo
 
 	"github.com/spf13/cobra"
 
@@ -40,6 +42,12 @@ func config(cmd *cobra.Command, getenv func(string) string) (stack.Config, error
 			}
 		}
 	}
+	zone := firstNonEmpty(getenv("TELOS_BUDGET_TZ"), "UTC")
+	loc, err := time.LoadLocation(zone)
+	if err != nil {
+		return cfg, fmt.Errorf("TELOS_BUDGET_TZ %q: unknown time zone", zone)
+	}
+	cfg.BudgetZone = loc
 	level := slog.LevelWarn
 	if err := level.UnmarshalText([]byte(firstNonEmpty(getenv("TELOS_LOG_LEVEL"), "warn"))); err != nil {
 		return cfg, fmt.Errorf("TELOS_LOG_LEVEL: %w", err)
