@@ -123,6 +123,9 @@ func (v *validator) purpose(p Purpose) {
 	if msg := PurposeProblem(p.Statement, minStatementWords, minStatementChars); msg != "" {
 		v.errs.add("spec.purpose.statement", msg)
 	}
+	v.maxLen("spec.purpose.statement", p.Statement, maxStatementBytes)
+	v.maxLen("spec.purpose.outcome", p.Outcome, maxStatementBytes)
+	v.maxLen("spec.description", v.a.Spec.Description, maxDescBytes)
 	if p.Value != nil && p.Value.MinutesSavedPerRun != nil && !(*p.Value.MinutesSavedPerRun >= 0) {
 		v.errs.add("spec.purpose.value.minutes_saved_per_run", "must not be negative")
 	}
@@ -174,6 +177,8 @@ func (v *validator) limit(path string, l *Limit) {
 			v.errs.add(path+".usd", err.Error())
 		case m <= 0:
 			v.errs.add(path+".usd", "must be positive")
+		case !plainDecimal.MatchString(*l.USD):
+			v.errs.addf(path+".usd", "%q must be a plain decimal amount such as \"0.05\"", *l.USD)
 		}
 	}
 }
@@ -221,9 +226,32 @@ func (v *validator) inputs(inputs map[string]Input) {
 	}
 }
 
+// MaxSteps bounds a spec, and with it the workflow history of its runs.
+const MaxSteps = 64
+
+// Text size limits: purposes are sentences, prompts are templates (the data
+// they reference is not counted).
+const (
+	maxStatementBytes = 1000
+	maxDescBytes      = 4000
+	maxStepPurpose    = 500
+	maxPromptBytes    = 32 << 10
+)
+
+var plainDecimal = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?$`)
+
+func (v *validator) maxLen(path, s string, n int) {
+	if len(s) > n {
+		v.errs.addf(path, "must be at most %d bytes", n)
+	}
+}
+
 func (v *validator) steps(steps []Step) {
 	if len(steps) == 0 {
 		v.errs.add("spec.steps", "at least one step is required")
+	}
+	if len(steps) > MaxSteps {
+		v.errs.addf("spec.steps", "at most %d steps (split the work into several agents)", MaxSteps)
 	}
 	for i, st := range steps {
 		v.step(i, st)
@@ -243,6 +271,7 @@ func (v *validator) step(i int, st Step) {
 	if msg := PurposeProblem(st.Purpose, minStepPurposeWords, minStepPurposeChars); msg != "" {
 		v.errs.add(path+".purpose", msg)
 	}
+	v.maxLen(path+".purpose", st.Purpose, maxStepPurpose)
 	if (st.Connector == "") == (st.LLM == nil) {
 		v.errs.add(path, "set exactly one of connector or llm")
 	}
@@ -316,6 +345,11 @@ func (v *validator) llm(path string, i int, l *LLMStep) {
 	if l.Model == "" && v.a.Spec.Model == "" {
 		v.errs.add(path+".model", "no model (set spec.model or this field)")
 	}
+	if strings.Contains(l.Model, "${{") {
+		v.errs.add(path+".model", "must be a model name; references are not allowed here")
+	}
+	v.maxLen(path+".system", l.System, maxPromptBytes)
+	v.maxLen(path+".prompt", l.Prompt, maxPromptBytes)
 	v.refs(path+".system", i, l.System)
 	if strings.TrimSpace(l.Prompt) == "" {
 		v.errs.add(path+".prompt", "required")

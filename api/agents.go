@@ -66,6 +66,11 @@ func viewAgent(v store.AgentVersion) (agentView, error) {
 // parseAgent reads, validates and normalises an agent document from the body.
 // Ownership and team come from the caller, never from the body.
 func (s *Server) parseAgent(c echo.Context, pathName string) (*agents.Agent, error) {
+	switch ct, _, _ := strings.Cut(c.Request().Header.Get(echo.HeaderContentType), ";"); strings.TrimSpace(strings.ToLower(ct)) {
+	case "", "application/json", "application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml":
+	default:
+		return nil, newError(http.StatusUnsupportedMediaType, "send the agent spec as application/json or application/yaml")
+	}
 	b, err := readBody(c)
 	if err != nil {
 		return nil, err

@@ -35,7 +35,11 @@ func (e *apiError) Error() string { return e.detail }
 func newError(status int, detail string) error { return &apiError{status: status, detail: detail} }
 
 func fieldError(status int, path, message string) error {
-	return &apiError{status: status, detail: path + ": " + message, errors: []agents.FieldError{{Path: path, Message: message}}}
+	detail := message
+	if path != "" {
+		detail = path + ": " + message
+	}
+	return &apiError{status: status, detail: detail, errors: []agents.FieldError{{Path: path, Message: message}}}
 }
 
 // handleError is the one place errors become responses. Unknown errors are

@@ -71,12 +71,18 @@ func (s *Server) startRun(c echo.Context) error {
 		// The run id follows from the key, so even without Redis a repeated
 		// request cannot start a second run.
 		id = "run_" + store.Hash([]byte(av.Team + "\x00" + av.Name + "\x00" + p.User + "\x00" + key))[:24]
+		// The key remembers the request it was first used with: the same key
+		// with a different request is a client bug, not a retry.
 		rkey := "telos:idem:" + id
-		ok, err := s.Redis.SetNX(ctx, rkey, id, idempotencyTTL).Result()
+		fingerprint := store.Hash([]byte(fmt.Sprintf("%v|%d|%s", req.DryRun, req.Version, mustJSON(inputs))))
+		ok, err := s.Redis.SetNX(ctx, rkey, fingerprint, idempotencyTTL).Result()
 		if err != nil {
 			return fmt.Errorf("idempotency key: %w", err)
 		}
 		if !ok {
+			if first, err := s.Redis.Get(ctx, rkey).Result(); err == nil && first != fingerprint {
+				return fieldError(http.StatusUnprocessableEntity, "Idempotency-Key", "already used with a different request")
+			}
 			return s.existingRun(c, id)
 		}
 	}
@@ -117,6 +123,11 @@ func (s *Server) startRun(c echo.Context) error {
 	}
 	c.Response().Header().Set("Location", "/v1/runs/"+id)
 	return c.JSON(http.StatusAccepted, map[string]string{"id": id, "status": store.RunRunning})
+}
+
+func mustJSON(v any) []byte {
+	b, _ := json.Marshal(v)
+	return b
 }
 
 // runnableVersion decides which version a run request may run and how: a dry
@@ -240,6 +251,9 @@ func (s *Server) getRun(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if r.Status == store.RunRunning {
+		r = s.reconcile(c, r)
+	}
 	av, err := s.Store.AgentVersion(ctx, r.Team, r.Agent, r.Version)
 	if err != nil {
 		return err
@@ -291,6 +305,37 @@ func (s *Server) getRun(c echo.Context) error {
 	return c.JSON(http.StatusOK, v)
 }
 
+// reconcile catches a run whose workflow ended without recording its status
+// (terminated by an operator, timed out, or stopped by a Temporal limit) and
+// records it, so no run stays "running" forever.
+func (s *Server) reconcile(c echo.Context, r store.Run) store.Run {
+	ctx := c.Request().Context()
+	d, err := s.Temporal.DescribeWorkflowExecution(ctx, r.WorkflowID, "")
+	if err != nil || d.GetWorkflowExecutionInfo() == nil {
+		return r
+	}
+	status, msg := "", ""
+	switch d.GetWorkflowExecutionInfo().GetStatus() {
+	case enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED:
+		status, msg = store.RunFailed, "the workflow was terminated"
+	case enumspb.WORKFLOW_EXECUTION_STATUS_TIMED_OUT:
+		status, msg = store.RunFailed, "the workflow timed out"
+	case enumspb.WORKFLOW_EXECUTION_STATUS_FAILED:
+		status, msg = store.RunFailed, "the workflow failed"
+	case enumspb.WORKFLOW_EXECUTION_STATUS_CANCELED:
+		status, msg = store.RunCanceled, "canceled"
+	default:
+		return r
+	}
+	if err := s.Store.FinishRun(ctx, r.ID, status, msg); err != nil {
+		return r
+	}
+	if fresh, err := s.Store.Run(ctx, r.ID); err == nil {
+		return fresh
+	}
+	return r
+}
+
 func (s *Server) listRuns(c echo.Context) error {
 	limit := 50
 	if l := c.QueryParam("limit"); l != "" {
@@ -299,6 +344,11 @@ func (s *Server) listRuns(c echo.Context) error {
 			return fieldError(http.StatusBadRequest, "limit", "must be an integer from 1 to 500")
 		}
 		limit = n
+	}
+	if cur := c.QueryParam("cursor"); cur != "" {
+		if r, err := s.Store.Run(c.Request().Context(), cur); err != nil || !canSee(c, r.Team) {
+			return fieldError(http.StatusBadRequest, "cursor", "is not a run id from a previous page")
+		}
 	}
 	runs, err := s.Store.ListRuns(c.Request().Context(), store.RunFilter{
 		Team: teamScope(c, true), Agent: c.QueryParam("agent"), Before: c.QueryParam("cursor"), Limit: limit,
@@ -332,6 +382,11 @@ func (s *Server) cancelRun(c echo.Context) error {
 }
 
 type ledgerItem struct {
+	RunID             string       `json:"run_id"`
+	Agent             string       `json:"agent"`
+	Version           int          `json:"version"`
+	Team              string       `json:"team"`
+	Owner             string       `json:"owner"`
 	StepID            string       `json:"step_id"`
 	Attempt           int          `json:"attempt"`
 	Kind              string       `json:"kind"`
@@ -352,6 +407,7 @@ type ledgerItem struct {
 	Status            string       `json:"status"`
 	Error             string       `json:"error"`
 	OutcomeRef        string       `json:"outcome_ref,omitempty"`
+	OutputRef         string       `json:"output_ref,omitempty"`
 	Trigger           string       `json:"trigger"`
 	PromptHash        string       `json:"prompt_hash,omitempty"`
 	AnswerHash        string       `json:"answer_hash,omitempty"`
@@ -370,9 +426,9 @@ func (s *Server) runLedger(c echo.Context) error {
 	}
 	items := make([]ledgerItem, 0, len(entries))
 	for _, e := range entries {
-		items = append(items, ledgerItem{e.StepID, e.Attempt, e.Kind, e.Action, e.Purpose, e.PurposeCategory, e.Provider, e.Model,
+		items = append(items, ledgerItem{e.RunID, e.Agent, e.Version, e.Team, e.Owner, e.StepID, e.Attempt, e.Kind, e.Action, e.Purpose, e.PurposeCategory, e.Provider, e.Model,
 			e.InputTokens, e.CachedInputTokens, e.OutputTokens, e.ReasoningTokens, e.Cost, e.PriceVersion,
-			e.Unpriced, e.Simulated, e.UsageEstimated, e.Status, e.Error, e.OutcomeRef, e.Trigger, e.PromptHash, e.AnswerHash,
+			e.Unpriced, e.Simulated, e.UsageEstimated, e.Status, e.Error, e.OutcomeRef, e.OutputRef, e.Trigger, e.PromptHash, e.AnswerHash,
 			e.StartedAt, e.FinishedAt})
 	}
 	return c.JSON(http.StatusOK, map[string]any{"items": items})
@@ -398,6 +454,9 @@ func (s *Server) usage(c echo.Context) error {
 	to, err := parseTimeParam(c, "to")
 	if err != nil {
 		return err
+	}
+	if !from.IsZero() && !to.IsZero() && !from.Before(to) {
+		return fieldError(http.StatusBadRequest, "to", "must be after from")
 	}
 	rows, err := s.Store.Usage(c.Request().Context(), store.UsageQuery{GroupBy: group, Team: teamScope(c, true), From: from, To: to})
 	if err != nil {

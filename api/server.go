@@ -56,7 +56,7 @@ func (s *Server) Handler() *echo.Echo {
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
 	e.Use(middleware.Recover())
-	e.Use(middleware.BodyLimit("1M"))
+	e.Use(middleware.BodyLimit("1MiB")) // MaxBody: 1,048,576 bytes
 
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)

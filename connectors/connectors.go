@@ -94,6 +94,9 @@ type Error struct {
 	Message   string
 	// RetryAfter is the delay the upstream asked for (HTTP Retry-After); zero if none.
 	RetryAfter time.Duration
+	// RateLimited says the upstream refused the request before doing it (HTTP
+	// 429), so even a write action may safely be sent again.
+	RateLimited bool
 }
 
 // Error returns the code and the message.

@@ -257,6 +257,9 @@ func (s *Stack) startAPI(registry *connectors.Registry) error {
 // otherwise the key kept in the data dir, otherwise a new one saved there.
 func (s *Stack) bootstrapAdmin(ctx context.Context) (string, error) {
 	key := s.Config.AdminKey
+	if key != "" && len(key) < 24 {
+		return "", fmt.Errorf("TELOS_ADMIN_KEY must be at least 24 characters; generate one with: openssl rand -hex 24")
+	}
 	keyFile := filepath.Join(s.Config.DataDir, "admin.key")
 	if key == "" {
 		if b, err := os.ReadFile(keyFile); err == nil {

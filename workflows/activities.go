@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -75,7 +76,7 @@ func (a *Activities) RunStep(ctx context.Context, in StepInput) (StepResult, err
 		Kind:            in.Step.Kind(),
 		Action:          in.Step.Connector,
 		Purpose:         in.Step.Purpose,
-		PurposeCategory: in.Run.Spec.Purpose.Category,
+		PurposeCategory: in.Run.Category,
 		StartedAt:       a.now(),
 	}
 	var res StepResult
@@ -126,7 +127,7 @@ func (a *Activities) runLLM(ctx context.Context, in StepInput, scope agents.Scop
 	st := in.Step.LLM
 	model := st.Model
 	if model == "" {
-		model = in.Run.Spec.Model
+		model = in.Run.Model
 	}
 	system, err := agents.RenderText(st.System, scope)
 	if err != nil {
@@ -178,8 +179,18 @@ func (a *Activities) runLLM(ctx context.Context, in StepInput, scope agents.Scop
 		if err != nil {
 			activity.GetLogger(ctx).Warn("settle budget reservation", "error", err)
 		}
+		var over []string
 		for _, c := range crossings {
 			a.alert(bctx, in, c)
+			if c.Percent == 100 && ((c.Limit.USD > 0 && c.Spent.USD > c.Limit.USD) || (c.Limit.Tokens > 0 && c.Spent.Tokens > c.Limit.Tokens)) {
+				over = append(over, fmt.Sprintf("%s %s", c.Limit.Scope, c.Limit.Window))
+			}
+		}
+		// The provider answered with more than max_tokens allowed for: the
+		// spend is recorded, and the run stops before doing anything more.
+		if len(over) > 0 {
+			return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+				"this call cost $%s (%d tokens), more than was reserved, and passed the budget of %s", e.Cost, resp.Usage.Total(), strings.Join(over, ", ")), ErrBudgetExceeded, nil)
 		}
 	}
 	if a.AfterLLM != nil {
@@ -261,7 +272,7 @@ func (a *Activities) limits(ctx context.Context, in StepInput) ([]budget.Limit, 
 		return nil
 	}
 	agent := "agent:" + in.Run.Team + "/" + in.Run.Agent
-	if b := in.Run.Spec.Budget; b != nil {
+	if b := in.Run.Budget; b != nil {
 		if err := add("run:"+in.Run.RunID, budget.PerRun, b.PerRun); err != nil {
 			return nil, err
 		}
@@ -289,7 +300,7 @@ func (a *Activities) limits(ctx context.Context, in StepInput) ([]budget.Limit, 
 		return nil, err
 	}
 	for _, c := range cats {
-		if c.Name == in.Run.Spec.Purpose.Category && (c.MonthlyUSD != nil || c.MonthlyTokens != nil) {
+		if c.Name == in.Run.Category && (c.MonthlyUSD != nil || c.MonthlyTokens != nil) {
 			out = append(out, budget.Limit{Scope: "category:" + c.Name, Window: budget.PerMonth, USD: deref(c.MonthlyUSD), Tokens: deref(c.MonthlyTokens)})
 		}
 	}
@@ -344,7 +355,8 @@ func (a *Activities) runConnector(ctx context.Context, in StepInput, scope agent
 		Input: args, DryRun: in.Run.DryRun,
 	})
 	if err != nil {
-		return nil, connectorError(err)
+		act, _ := a.Connectors.Lookup(in.Step.Connector)
+		return nil, connectorError(err, act.Class == connectors.Write)
 	}
 	e.OutcomeRef = res.OutcomeRef
 	if res.Output == nil {
@@ -470,17 +482,23 @@ func providerError(err error) error {
 	return temporal.NewApplicationError("llm: "+err.Error(), "llm_retryable")
 }
 
-// connectorError turns a connector failure into a Temporal error.
-func connectorError(err error) error {
+// connectorError turns a connector failure into a Temporal error. A failed
+// write is retried only when the upstream refused it before acting (rate
+// limited): after a timeout or a 5xx it may have acted, and doing it twice is
+// worse than failing.
+func connectorError(err error, write bool) error {
 	var ce *connectors.Error
 	if errors.As(err, &ce) {
 		switch {
 		case ce.Code == "invalid_input":
 			return temporal.NewNonRetryableApplicationError(ce.Error(), ErrInvalid, nil)
-		case !ce.Retryable:
+		case !ce.Retryable || (write && !ce.RateLimited):
 			return temporal.NewNonRetryableApplicationError(ce.Error(), ErrNonRetryable, nil)
 		}
 		return temporal.NewApplicationErrorWithOptions(ce.Error(), "connector_retryable", temporal.ApplicationErrorOptions{NextRetryDelay: ce.RetryAfter})
+	}
+	if write {
+		return temporal.NewNonRetryableApplicationError(err.Error(), ErrNonRetryable, nil)
 	}
 	return temporal.NewApplicationError(err.Error(), "connector_retryable")
 }

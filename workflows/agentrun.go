@@ -26,8 +26,11 @@ const (
 )
 
 // InlineLimit is the largest value passed through workflow history; anything
-// larger is stored in the store and passed by reference.
-const InlineLimit = 128 << 10
+// larger is stored in the store and passed by reference. A value inline is
+// copied into the input of every step that references it, so the limit is
+// well below Temporal's payload limit: 64 steps reading a 16 KiB output add
+// 1 MiB of history, far from the 50 MiB limit.
+const InlineLimit = 16 << 10
 
 // Value is JSON data that is either inline or stored under a blob hash.
 type Value struct {
@@ -55,10 +58,33 @@ type RunResult struct {
 	Outputs map[string]Value `json:"outputs,omitempty"`
 }
 
+// StepRun is what a step needs to know about its run. It leaves out the
+// spec: every activity's input is kept in the workflow history, so carrying
+// the whole spec into each step would grow the history with steps × spec size.
+type StepRun struct {
+	RunID    string         `json:"run_id"`
+	Team     string         `json:"team"`
+	Agent    string         `json:"agent"`
+	Version  int            `json:"version"`
+	Owner    string         `json:"owner"`
+	Trigger  string         `json:"trigger"`
+	DryRun   bool           `json:"dry_run,omitempty"`
+	Model    string         `json:"model,omitempty"`
+	Category string         `json:"category"`
+	Budget   *agents.Budget `json:"budget,omitempty"`
+	Inputs   Value          `json:"inputs"`
+}
+
+// stepRun is the part of a run its steps need.
+func (in RunInput) stepRun() StepRun {
+	return StepRun{RunID: in.RunID, Team: in.Team, Agent: in.Agent, Version: in.Version, Owner: in.Owner, Trigger: in.Trigger,
+		DryRun: in.DryRun, Model: in.Spec.Model, Category: in.Spec.Purpose.Category, Budget: in.Spec.Budget, Inputs: in.Inputs}
+}
+
 // StepInput is what the step activity needs: the run, the step, the run's
 // inputs and the outputs of the earlier steps this step references.
 type StepInput struct {
-	Run     RunInput         `json:"run"`
+	Run     StepRun          `json:"run"`
 	Step    agents.Step      `json:"step"`
 	Outputs map[string]Value `json:"outputs,omitempty"`
 }
@@ -88,8 +114,10 @@ const (
 	llmTimeout       = 2 * time.Minute
 	connectorTimeout = time.Minute
 	// Steps heartbeat so that canceling a run reaches the running attempt.
-	heartbeatTimeout  = 20 * time.Second
-	heartbeatInterval = 2 * time.Second
+	// The SDK sends heartbeats at most every 0.8 × the timeout, and a
+	// cancellation reaches the attempt only with a heartbeat's answer.
+	heartbeatTimeout  = 5 * time.Second
+	heartbeatInterval = time.Second
 )
 
 // StepActivityOptions returns the timeouts and retry policy of a step: LLM
@@ -125,11 +153,12 @@ func StepActivityOptions(st agents.Step) workflow.ActivityOptions {
 func AgentRun(ctx workflow.Context, in RunInput) (RunResult, error) {
 	logger := workflow.GetLogger(ctx)
 	outputs := make(map[string]Value, len(in.Spec.Steps))
+	run := in.stepRun()
 	res := RunResult{Status: "completed", Outputs: outputs}
 
 	for _, st := range in.Spec.Steps {
 		refs := agents.StepRefs(st)
-		sin := StepInput{Run: in, Step: st, Outputs: make(map[string]Value, len(refs))}
+		sin := StepInput{Run: run, Step: st, Outputs: make(map[string]Value, len(refs))}
 		for _, id := range refs {
 			sin.Outputs[id] = outputs[id]
 		}

@@ -11,7 +11,9 @@ package httpconn
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -172,6 +174,12 @@ func (c *client) post(ctx context.Context, req connectors.Request) (connectors.R
 	if req.DryRun {
 		return connectors.Result{Output: map[string]any{"dry_run": true, "would_post_to": u.String()}}, nil
 	}
+	// The same run and step always send the same key, so a receiver that
+	// honours Idempotency-Key acts once even if a post is sent again.
+	if headers.Get("Idempotency-Key") == "" && req.RunID != "" {
+		sum := sha256.Sum256([]byte(req.RunID + "\x00" + req.StepID))
+		headers.Set("Idempotency-Key", "telos-"+hex.EncodeToString(sum[:16]))
+	}
 	out, resp, err := c.do(ctx, http.MethodPost, u, headers, body)
 	if err != nil {
 		return connectors.Result{}, err
@@ -310,8 +318,9 @@ func statusError(method string, u *url.URL, resp *http.Response) error {
 	excerpt, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorExcerpt))
 	msg := fmt.Sprintf("%s %s returned %s", method, redact(u), resp.Status)
 	e := &connectors.Error{
-		Code:      connectors.CodeUpstream,
-		Retryable: resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500,
+		Code:        connectors.CodeUpstream,
+		Retryable:   resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500,
+		RateLimited: resp.StatusCode == http.StatusTooManyRequests,
 	}
 	if ra := resp.Header.Get("Retry-After"); ra != "" {
 		msg += fmt.Sprintf(" (retry after %s)", ra)
