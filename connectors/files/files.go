@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"unicode/utf8"
 
@@ -43,6 +44,9 @@ func Actions(cfg Config) []connectors.Action {
 
 func read(rootDir, name string) (connectors.Result, error) {
 	// os.Root refuses these too; checking first gives the caller a clearer message.
+	if strings.ContainsRune(name, 0) {
+		return connectors.Result{}, connectors.Errorf(connectors.CodeInvalidInput, "path contains a NUL byte")
+	}
 	if !filepath.IsLocal(name) {
 		return connectors.Result{}, connectors.Errorf(connectors.CodeForbiddenDestination, "path %q is not a relative path inside the root", name)
 	}
@@ -108,6 +112,10 @@ func openError(name string, err error) error {
 		return connectors.Errorf(connectors.CodeNotFound, "path %q does not exist", name)
 	case errors.Is(err, fs.ErrPermission), errors.Is(err, syscall.ELOOP), !errors.As(err, &errno):
 		return connectors.Errorf(connectors.CodeForbiddenDestination, "path %q escapes the root or may not be read", name)
+	case errors.Is(err, syscall.ENOTDIR), errors.Is(err, syscall.EINVAL), errors.Is(err, syscall.ENAMETOOLONG), errors.Is(err, syscall.EISDIR):
+		return connectors.Errorf(connectors.CodeInvalidInput, "path %q does not name a file", name)
 	}
-	return fmt.Errorf("files: open %q: %w", name, err)
+	// Anything else is the machine's trouble, not the path's: worth a retry,
+	// and the operating system's wording stays out of the message.
+	return &connectors.Error{Code: connectors.CodeUpstream, Retryable: true, Message: fmt.Sprintf("path %q could not be read (%s)", name, errno.Error())}
 }
