@@ -19,25 +19,30 @@ func (s *Store) AppendLedger(ctx context.Context, e ledger.Entry) (inserted bool
 		if err != nil || !inserted {
 			return err
 		}
-		cost, simCost, unpriced := int64(e.Cost), int64(0), 0
-		if e.Unpriced {
-			cost, unpriced = 0, 1
-		} else if e.Simulated {
-			simCost = int64(e.Cost)
-		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO usage_daily (team, agent, day, entries, input_tokens, output_tokens, cost_picos, unpriced, simulated_cost_picos)
-			VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?)
-			ON CONFLICT (team, agent, day) DO UPDATE SET entries = usage_daily.entries + 1,
-				input_tokens = usage_daily.input_tokens + excluded.input_tokens, output_tokens = usage_daily.output_tokens + excluded.output_tokens,
-				cost_picos = usage_daily.cost_picos + excluded.cost_picos, unpriced = usage_daily.unpriced + excluded.unpriced,
-				simulated_cost_picos = usage_daily.simulated_cost_picos + excluded.simulated_cost_picos`,
-			e.Team, e.Agent, s.day(e.StartedAt), e.InputTokens, e.OutputTokens, cost, unpriced, simCost)
-		return err
+		return s.rollUp(ctx, tx, e)
 	})
 	if err != nil {
 		return false, fmt.Errorf("append ledger: %w", err)
 	}
 	return inserted, nil
+}
+
+// rollUp adds an entry to the usage_daily roll-up of its agent and day.
+func (s *Store) rollUp(ctx context.Context, tx *sqlTx, e ledger.Entry) error {
+	cost, simCost, unpriced := int64(e.Cost), int64(0), 0
+	if e.Unpriced {
+		cost, unpriced = 0, 1
+	} else if e.Simulated {
+		simCost = int64(e.Cost)
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO usage_daily (team, agent, day, entries, input_tokens, output_tokens, cost_picos, unpriced, simulated_cost_picos)
+		VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?)
+		ON CONFLICT (team, agent, day) DO UPDATE SET entries = usage_daily.entries + 1,
+			input_tokens = usage_daily.input_tokens + excluded.input_tokens, output_tokens = usage_daily.output_tokens + excluded.output_tokens,
+			cost_picos = usage_daily.cost_picos + excluded.cost_picos, unpriced = usage_daily.unpriced + excluded.unpriced,
+			simulated_cost_picos = usage_daily.simulated_cost_picos + excluded.simulated_cost_picos`,
+		e.Team, e.Agent, s.day(e.StartedAt), e.InputTokens, e.OutputTokens, cost, unpriced, simCost)
+	return err
 }
 
 func (s *Store) appendLedger(ctx context.Context, tx *sqlTx, e ledger.Entry) (bool, error) {
@@ -169,4 +174,30 @@ func (s *Store) Usage(ctx context.Context, q UsageQuery) ([]UsageRow, error) {
 		out = append(out, r)
 	}
 	return out, rows.Err()
+}
+
+// ImportLedger appends many entries in one transaction — for imports and
+// benchmarks — with the same idempotency and roll-ups as AppendLedger. It
+// returns how many entries were new.
+func (s *Store) ImportLedger(ctx context.Context, entries []ledger.Entry) (int, error) {
+	n := 0
+	err := s.inTx(ctx, func(tx *sqlTx) error {
+		for _, e := range entries {
+			inserted, err := s.appendLedger(ctx, tx, e)
+			if err != nil {
+				return err
+			}
+			if inserted {
+				n++
+				if err := s.rollUp(ctx, tx, e); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("import ledger: %w", err)
+	}
+	return n, nil
 }
