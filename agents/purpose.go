@@ -39,6 +39,9 @@ func PurposeProblem(statement string, minWords, minChars int) string {
 	if len([]rune(s)) < minChars || len(strings.Fields(s)) < minWords {
 		return "is too short: say what the work is for in at least " + itoaSmall(minWords) + " words and " + itoaSmall(minChars) + " characters"
 	}
+	if !saysSomething(norm) {
+		return "is too vague: say what the work is for and who uses its result"
+	}
 	return ""
 }
 
@@ -62,4 +65,28 @@ func itoaSmall(n int) string {
 		return string(rune('0' + n))
 	}
 	return itoaSmall(n/10) + string(rune('0'+n%10))
+}
+
+// fillerWords say nothing about what work is for on their own.
+var fillerWords = map[string]bool{
+	"a": true, "an": true, "the": true, "for": true, "of": true, "to": true, "and": true, "or": true, "with": true, "only": true,
+	"just": true, "some": true, "this": true, "that": true, "it": true, "is": true, "be": true, "in": true, "on": true, "we": true,
+	"purpose": true, "purposes": true, "testing": true, "test": true, "tests": true, "experiment": true, "experimenting": true,
+	"experiments": true, "trying": true, "try": true, "out": true, "play": true, "playing": true, "around": true, "ai": true, "llm": true,
+	"llms": true, "gpt": true, "model": true, "models": true, "tokens": true, "token": true, "usage": true, "use": true, "using": true,
+	"misc": true, "stuff": true, "things": true, "various": true, "general": true, "demo": true, "poc": true, "tbd": true, "todo": true,
+}
+
+// saysSomething reports whether a normalized statement has at least two
+// different words beyond fillers, and is not one word repeated or a keyboard
+// mash of words without a vowel.
+func saysSomething(norm string) bool {
+	seen := map[string]bool{}
+	for _, w := range strings.Fields(norm) {
+		if fillerWords[w] || !strings.ContainsAny(w, "aeiouy0123456789") {
+			continue
+		}
+		seen[w] = true
+	}
+	return len(seen) >= 2
 }

@@ -125,6 +125,11 @@ func (v *validator) purpose(p Purpose) {
 	}
 	v.maxLen("spec.purpose.statement", p.Statement, maxStatementBytes)
 	v.maxLen("spec.purpose.outcome", p.Outcome, maxStatementBytes)
+	if strings.TrimSpace(p.Outcome) != "" {
+		if msg := PurposeProblem(p.Outcome, 2, 10); msg != "" {
+			v.errs.add("spec.purpose.outcome", msg)
+		}
+	}
 	v.maxLen("spec.description", v.a.Spec.Description, maxDescBytes)
 	if p.Value != nil && p.Value.MinutesSavedPerRun != nil && !(*p.Value.MinutesSavedPerRun >= 0) {
 		v.errs.add("spec.purpose.value.minutes_saved_per_run", "must not be negative")

@@ -113,7 +113,7 @@ func TestValidate(t *testing.T) {
 			want: []FieldError{{"spec.purpose.statement", testStmt}}},
 		{name: "statement padded to 15", mutate: func(a *Agent) { a.Spec.Purpose.Statement = "   go to it   now   " },
 			want: []FieldError{{"spec.purpose.statement", testStmt}}},
-		{name: "statement of 15 and 3", mutate: func(a *Agent) { a.Spec.Purpose.Statement = "  aaaaa bbbbb ccc  " }},
+		{name: "statement of 15 and 3", mutate: func(a *Agent) { a.Spec.Purpose.Statement = "  Audit build log  " }},
 		{name: "negative minutes", mutate: func(a *Agent) { a.Spec.Purpose.Value.MinutesSavedPerRun = ptr(-1.0) },
 			want: []FieldError{{"spec.purpose.value.minutes_saved_per_run", "must not be negative"}}},
 		{name: "zero minutes", mutate: func(a *Agent) { a.Spec.Purpose.Value.MinutesSavedPerRun = ptr(0.0) }},
@@ -411,6 +411,10 @@ func TestPurposeProblem(t *testing.T) {
 		{"Increase AI usage", "is too vague: say what the work is for and who uses its result"},
 		{"We run this to increase AI usage across the team.", "states AI or token usage as the goal: say what the work is for and who uses its result"},
 		{"Summarize it", "is too short: say what the work is for in at least 3 words and 15 characters"},
+		{"testing testing testing testing", "is too vague: say what the work is for and who uses its result"},
+		{"for testing purposes only", "is too vague: say what the work is for and who uses its result"},
+		{"Experimenting with AI models", "is too vague: say what the work is for and who uses its result"},
+		{"asdf asdf asdf asdf", "is too vague: say what the work is for and who uses its result"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.statement, func(t *testing.T) {

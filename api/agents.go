@@ -83,6 +83,9 @@ func (s *Server) parseAgent(c echo.Context, pathName string) (*agents.Agent, err
 	if a.Metadata.Team == "" {
 		a.Metadata.Team = p.Team
 	}
+	if !p.CanRead(a.Metadata.Team) {
+		return nil, store.ErrNotFound
+	}
 	if !p.CanWrite(a.Metadata.Team) {
 		return nil, fieldError(http.StatusForbidden, "metadata.team", "you may only create agents in your own team "+strconv.Quote(p.Team))
 	}
@@ -105,6 +108,15 @@ func (s *Server) storeVersion(c echo.Context, a *agents.Agent, create bool) erro
 	} else {
 		if st, err := s.Store.AgentState(ctx, v.Team, v.Name); err == nil && st.Status == store.AgentArchived {
 			return newError(http.StatusConflict, "the agent is archived")
+		}
+		if latest, err := s.Store.AgentVersion(ctx, v.Team, v.Name, 0); err == nil && latest.SpecHash == v.SpecHash {
+			// Re-applying the same spec is not a new version.
+			view, err := s.fullView(c, latest)
+			if err != nil {
+				return err
+			}
+			c.Response().Header().Set("Telos-Unchanged", "true")
+			return c.JSON(http.StatusOK, view)
 		}
 		v, err = s.Store.AddVersion(ctx, v)
 		action = "agent.versioned"

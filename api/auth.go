@@ -132,9 +132,9 @@ type createKeyRequest struct {
 }
 
 // createKey issues an API key, shown once. A key never creates a key with
-// more power than its own: members issue member keys for themselves, reviewers
-// member or reviewer keys in their team reviewing a subset of their teams,
-// admins anything.
+// more power than its own: members and reviewers issue keys for themselves
+// only (a second key for a script, say), with no higher role, in their team
+// and reviewing no more teams than they do; admins issue anything.
 func (s *Server) createKey(c echo.Context) error {
 	p := principal(c)
 	var req createKeyRequest
@@ -180,8 +180,10 @@ func (s *Server) createKey(c echo.Context) error {
 			return fieldError(http.StatusForbidden, "role", "a key cannot create a key with more power than its own")
 		case req.Team != p.Team:
 			return fieldError(http.StatusForbidden, "team", "you may only issue keys in your own team")
-		case p.Role == store.RoleMember && req.User != p.User:
-			return fieldError(http.StatusForbidden, "user", "members may only issue keys for themselves")
+		case req.User != p.User:
+			// A key for someone else would let its maker act, and approve,
+			// under another name; only admins issue keys for other people.
+			return fieldError(http.StatusForbidden, "user", "you may only issue keys for yourself; admins issue keys for others")
 		}
 		for i, t := range req.ReviewTeams {
 			if !p.Reviews(t) {
@@ -195,7 +197,14 @@ func (s *Server) createKey(c echo.Context) error {
 	if req.ExpiresAt != nil {
 		k.ExpiresAt = req.ExpiresAt.UTC()
 	}
-	if err := s.Store.CreateKey(c.Request().Context(), k, s.audit(c, "key.issued", "api_key", "", req.Team, fmt.Sprintf("user=%s role=%s", req.User, req.Role))); err != nil {
+	detail := fmt.Sprintf("user=%s role=%s", req.User, req.Role)
+	if len(req.ReviewTeams) > 0 {
+		detail += " review_teams=" + strings.Join(req.ReviewTeams, ",")
+	}
+	if req.ExpiresAt != nil {
+		detail += " expires_at=" + req.ExpiresAt.UTC().Format(time.RFC3339)
+	}
+	if err := s.Store.CreateKey(c.Request().Context(), k, s.audit(c, "key.issued", "api_key", "", req.Team, detail)); err != nil {
 		return err
 	}
 	return c.JSON(http.StatusCreated, map[string]any{"key": key, "id": k.ID(), "user": req.User, "team": req.Team, "role": req.Role,

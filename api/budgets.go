@@ -77,6 +77,10 @@ func (s *Server) visibleLimits(c echo.Context) ([]budget.Limit, error) {
 		return nil, err
 	}
 	for _, cat := range cats {
+		// A category's spend is the whole company's: members do not see it.
+		if p.Role == "member" {
+			break
+		}
 		if cat.MonthlyUSD != nil || cat.MonthlyTokens != nil {
 			limits = append(limits, budget.Limit{Scope: "category:" + cat.Name, Window: budget.PerMonth, USD: derefMoney(cat.MonthlyUSD), Tokens: derefInt(cat.MonthlyTokens)})
 		}
@@ -134,9 +138,14 @@ func (s *Server) budgetStates(c echo.Context) (map[string][]budget.State, error)
 	return out, nil
 }
 
-// budgetState summarises an agent's budgets: "none", "ok", "warning" (80 %
-// or more of a limit spent or held) or "exceeded".
-func budgetState(states []budget.State) string {
+// budgetState summarises the budgets that apply to an agent — its own, its
+// team's and its category's: "none", "ok", "warning" (80 % or more of a limit
+// spent or held) or "exceeded".
+func budgetState(groups ...[]budget.State) string {
+	var states []budget.State
+	for _, g := range groups {
+		states = append(states, g...)
+	}
 	if len(states) == 0 {
 		return "none"
 	}

@@ -11,6 +11,12 @@ import (
 	"github.com/telos-dev/telos/store"
 )
 
+var validStatuses = map[string]bool{
+	store.AgentActive: true, store.AgentSuspended: true, store.AgentArchived: true,
+	store.VersionDraft: true, store.VersionInReview: true, store.VersionApproved: true,
+	store.VersionChangesRequested: true, store.VersionRejected: true, store.VersionSuperseded: true,
+}
+
 type catalogItem struct {
 	Name            string       `json:"name"`
 	Team            string       `json:"team"`
@@ -43,6 +49,9 @@ func (s *Server) catalog(c echo.Context) error {
 	if !p.Admin() {
 		f.Teams = append([]string{p.Team}, p.ReviewTeams...)
 	}
+	if f.Status != "" && !validStatuses[f.Status] {
+		return fieldError(http.StatusBadRequest, "status", "must be an agent status (active, suspended, archived) or a version status (draft, in_review, approved, changes_requested, rejected, superseded)")
+	}
 	if f.Sort != "" {
 		known := false
 		for _, k := range store.CatalogSorts() {
@@ -63,7 +72,7 @@ func (s *Server) catalog(c echo.Context) error {
 	items := make([]catalogItem, 0, len(entries))
 	for _, e := range entries {
 		items = append(items, catalogItem{e.Name, e.Team, e.Owner, e.Category, e.Status, e.VersionStatus, e.LatestVersion, e.ApprovedVersion,
-			e.Runs7d, e.Runs30d, e.Tokens7d, e.Tokens30d, e.Cost7d, e.Cost30d, e.Unpriced30d, e.SimulatedCost30, budgetState(states["agent:"+e.Team+"/"+e.Name])})
+			e.Runs7d, e.Runs30d, e.Tokens7d, e.Tokens30d, e.Cost7d, e.Cost30d, e.Unpriced30d, e.SimulatedCost30, budgetState(states["agent:"+e.Team+"/"+e.Name], states["team:"+e.Team], states["category:"+e.Category])})
 	}
 	switch c.QueryParam("format") {
 	case "", "json":

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
 	"strconv"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -23,7 +25,7 @@ func readComment(c echo.Context, required bool) (string, error) {
 	if err := decodeOptionalJSON(c, &req); err != nil {
 		return "", err
 	}
-	if required && len(req.Comment) < 3 {
+	if required && strings.TrimSpace(req.Comment) == "" {
 		return "", fieldError(http.StatusUnprocessableEntity, "comment", "required: say what must change or why")
 	}
 	if len(req.Comment) > 4000 {
@@ -84,6 +86,9 @@ func (s *Server) review(action string) echo.HandlerFunc {
 				return newError(http.StatusForbidden, "nobody approves or decides on their own agent")
 			}
 		}
+		if action == "approve" && version < st.ApprovedVersion {
+			return newError(http.StatusConflict, fmt.Sprintf("version %d is already approved; approving the older version %d would roll it back — reject it or submit a new version", st.ApprovedVersion, version))
+		}
 		if action == "approve" {
 			var a agents.Agent
 			if err := json.Unmarshal(v.Spec, &a); err != nil {
@@ -134,6 +139,8 @@ func (s *Server) setStatus(status string) echo.HandlerFunc {
 	}
 }
 
+var plainAmount = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?$`)
+
 type categoryInput struct {
 	Name          string  `json:"name"`
 	Description   string  `json:"description"`
@@ -178,7 +185,7 @@ func (s *Server) putCategories(c echo.Context) error {
 		cat := store.Category{Name: in.Name, Description: in.Description, MonthlyTokens: in.MonthlyTokens}
 		if in.MonthlyUSD != nil {
 			m, err := agents.ParseUSD(*in.MonthlyUSD)
-			if err != nil || m <= 0 {
+			if err != nil || m <= 0 || !plainAmount.MatchString(*in.MonthlyUSD) {
 				errs.add(path+".monthly_usd", "must be a positive decimal amount such as \"250.00\"")
 			}
 			cat.MonthlyUSD = &m
@@ -220,7 +227,7 @@ func (s *Server) putTeamBudget(c echo.Context) error {
 	var errs fieldErrors
 	if req.MonthlyUSD != nil {
 		m, err := agents.ParseUSD(*req.MonthlyUSD)
-		if err != nil || m <= 0 {
+		if err != nil || m <= 0 || !plainAmount.MatchString(*req.MonthlyUSD) {
 			errs.add("monthly_usd", "must be a positive decimal amount such as \"500.00\"")
 		}
 		b.MonthlyUSD = &m
@@ -231,7 +238,14 @@ func (s *Server) putTeamBudget(c echo.Context) error {
 	if err := errs.err(); err != nil {
 		return err
 	}
-	if err := s.Store.SetTeamBudget(c.Request().Context(), b, s.audit(c, "team_budget.updated", "team_budget", team, team, "")); err != nil {
+	detail := ""
+	if b.MonthlyUSD != nil {
+		detail += "monthly_usd=" + b.MonthlyUSD.String() + " "
+	}
+	if b.MonthlyTokens != nil {
+		detail += fmt.Sprintf("monthly_tokens=%d", *b.MonthlyTokens)
+	}
+	if err := s.Store.SetTeamBudget(c.Request().Context(), b, s.audit(c, "team_budget.updated", "team_budget", team, team, strings.TrimSpace(detail))); err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, b)

@@ -301,6 +301,13 @@ func (s *Server) getRun(c echo.Context) error {
 			sv.OutcomeRef = e.OutcomeRef
 		}
 	}
+	if r.Status != store.RunRunning {
+		for i := range v.Steps {
+			if v.Steps[i].Status == "pending" {
+				v.Steps[i].Status = "skipped"
+			}
+		}
+	}
 	v.Totals = viewTotals(total)
 	return c.JSON(http.StatusOK, v)
 }

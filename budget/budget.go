@@ -256,7 +256,7 @@ func (e *Engine) Reserve(ctx context.Context, id string, limits []Limit, usd age
 		case "conflict":
 			return nil, fmt.Errorf("reserve %q: the id is already used by another reservation", id)
 		default:
-			return nil, fmt.Errorf("reserve %q: %v", id, reply)
+			return nil, fmt.Errorf("reserve %q: %s", id, scriptError(reply))
 		}
 	}
 	return nil, fmt.Errorf("reserve %q: counters lost their data %d times in a row", id, attempts)
@@ -316,7 +316,7 @@ func (e *Engine) finish(ctx context.Context, mode string, r *Reservation, usd ag
 		return nil, fmt.Errorf("%s %q: %w", mode, r.ID, err)
 	}
 	if status(reply) != "ok" {
-		return nil, fmt.Errorf("%s %q: %v", mode, r.ID, reply)
+		return nil, fmt.Errorf("%s %q: %s", mode, r.ID, scriptError(reply))
 	}
 	var out []Crossing
 	for _, v := range reply[1:] {
@@ -528,6 +528,15 @@ func status(reply []any) string {
 	}
 	s, _ := reply[0].(string)
 	return s
+}
+
+// scriptError describes a reply other than success: the message of an
+// {'error', message} reply, or the unexpected reply itself.
+func scriptError(reply []any) string {
+	if status(reply) == "error" && len(reply) == 2 {
+		return fmt.Sprint(reply[1])
+	}
+	return fmt.Sprintf("unexpected reply %v", reply)
 }
 
 // replyInt reads an integer that a script returned as a Redis integer or as a

@@ -541,6 +541,20 @@ func TestIdempotence(t *testing.T) {
 		}
 	})
 
+	t.Run("altered reservation", func(t *testing.T) {
+		e := New(newTestRedis(t).rdb, nil, emptyLedger, WithClock(newClock(noon).Now))
+		r := reserve(t, e, "a", []Limit{limit}, usd("0.3"), 300)
+		altered := *r
+		altered.USD = usd("0.9")
+		_, err := e.Settle(ctx, &altered, usd("0.6"), 600)
+		if got, want := fmt.Sprint(err), `settle "a": the reservation does not match what was reserved`; got != want {
+			t.Errorf("got %q, want %q", got, want)
+		}
+		if got, want := stateOf(t, e, limit)[0], (counts{Reserved: Amount{usd("0.3"), 300}, Remaining: Amount{usd("0.7"), 700}}); got != want {
+			t.Errorf("got %+v, want %+v", got, want)
+		}
+	})
+
 	t.Run("retried reserve holds once", func(t *testing.T) {
 		e := New(newTestRedis(t).rdb, nil, emptyLedger, WithClock(newClock(noon).Now))
 		r1 := reserve(t, e, "a", []Limit{limit}, usd("0.3"), 300)

@@ -169,7 +169,7 @@ spec:
 			{"unknown body field", ana, "POST", "/v1/agents/echo-release-digest/runs", "application/json", []byte(`{"input":{}}`), 422},
 			{"member issues a key", ana, "POST", "/v1/keys", "application/json", []byte(`{"user":"x","team":"platform","role":"admin"}`), 403},
 			{"bad usage group", ana, "GET", "/v1/usage?group_by=color", "", nil, 400},
-			{"member creates agent in another team", ana, "POST", "/v1/agents", "application/yaml", []byte(strings.Replace(testAgent("other-team"), "name: other-team", "name: other-team, team: payments", 1)), 403},
+			{"member creates agent in another team", ana, "POST", "/v1/agents", "application/yaml", []byte(strings.Replace(testAgent("other-team"), "name: other-team", "name: other-team, team: payments", 1)), 404},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {

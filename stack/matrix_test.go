@@ -163,9 +163,11 @@ func TestRoleRouteMatrix(t *testing.T) {
 		{"owner", "POST", "/v1/keys", map[string]any{"user": "zed"}, 403},
 		{"owner", "POST", "/v1/keys", map[string]any{"team": "payments"}, 403},
 		{"owner", "POST", "/v1/keys", map[string]any{}, 201},
-		{"reviewer", "POST", "/v1/keys", map[string]any{"user": "rob", "role": "reviewer", "review_teams": []string{"platform"}}, 201},
-		{"reviewer", "POST", "/v1/keys", map[string]any{"user": "rob", "role": "reviewer", "review_teams": []string{"payments"}}, 403},
-		{"reviewer", "POST", "/v1/keys", map[string]any{"user": "rob", "role": "admin"}, 403},
+		{"reviewer", "POST", "/v1/keys", map[string]any{"user": "rita", "role": "reviewer", "review_teams": []string{"platform"}}, 201},
+		{"reviewer", "POST", "/v1/keys", map[string]any{"user": "rob", "role": "reviewer", "review_teams": []string{"platform"}}, 403}, // no sock puppets
+		{"reviewer", "POST", "/v1/keys", map[string]any{"user": "ana", "role": "member"}, 403},                                         // nor other people's names
+		{"reviewer", "POST", "/v1/keys", map[string]any{"user": "rita", "role": "reviewer", "review_teams": []string{"payments"}}, 403},
+		{"reviewer", "POST", "/v1/keys", map[string]any{"user": "rita", "role": "admin"}, 403},
 		{"otheradmin", "POST", "/v1/keys", map[string]any{"user": "new", "team": "platform", "role": "admin"}, 201},
 		{"owner", "GET", "/v1/keys", nil, 200},
 		{"owner", "DELETE", "/v1/keys/" + adminKeyID, nil, 404},
@@ -184,7 +186,8 @@ func TestRoleRouteMatrix(t *testing.T) {
 		{"other", "PUT", agent, newVersion, 404},
 		{"reviewer", "PUT", agent, newVersion, 404},
 		{"teammate", "PUT", agent, newVersion, 200},
-		{"other", "POST", "/v1/agents", strings.Replace(testAgent("sneaky"), "name: sneaky", "name: sneaky, team: platform", 1), 403},
+		{"other", "POST", "/v1/agents", strings.Replace(testAgent("sneaky"), "name: sneaky", "name: sneaky, team: platform", 1), 404},
+		{"reviewer", "POST", "/v1/agents", strings.Replace(testAgent("sneaky"), "name: sneaky", "name: sneaky, team: platform", 1), 403},
 		{"owner", "POST", "/v1/agents", testAgent("second"), 201},
 
 		{"owner", "GET", "/v1/budgets", nil, 200},

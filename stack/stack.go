@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -253,8 +254,10 @@ func (s *Stack) startAPI(registry *connectors.Registry) error {
 	return nil
 }
 
-// bootstrapAdmin makes sure an admin key exists: TELOS_ADMIN_KEY when given,
-// otherwise the key kept in the data dir, otherwise a new one saved there.
+// bootstrapAdmin makes sure an admin can log in: TELOS_ADMIN_KEY when given
+// (created if new), otherwise the key kept in the data dir. A new key is
+// generated only when the store has no active admin key at all, so replicas
+// sharing a database do not each mint one.
 func (s *Stack) bootstrapAdmin(ctx context.Context) (string, error) {
 	key := s.Config.AdminKey
 	if key != "" && len(key) < 24 {
@@ -263,12 +266,22 @@ func (s *Stack) bootstrapAdmin(ctx context.Context) (string, error) {
 	keyFile := filepath.Join(s.Config.DataDir, "admin.key")
 	if key == "" {
 		if b, err := os.ReadFile(keyFile); err == nil {
-			key = string(b)
-		} else {
-			key = api.NewKey()
-			if err := os.WriteFile(keyFile, []byte(key), 0o600); err != nil {
-				return "", fmt.Errorf("save admin key: %w", err)
+			key = strings.TrimSpace(string(b))
+		}
+	}
+	if key == "" {
+		keys, err := s.Store.Keys(ctx, "")
+		if err != nil {
+			return "", err
+		}
+		for _, k := range keys {
+			if k.Role == store.RoleAdmin && k.RevokedAt.IsZero() && (k.ExpiresAt.IsZero() || k.ExpiresAt.After(time.Now())) {
+				return "(an admin key exists already; set TELOS_ADMIN_KEY to use a known one)", nil
 			}
+		}
+		key = api.NewKey()
+		if err := os.WriteFile(keyFile, []byte(key), 0o600); err != nil {
+			return "", fmt.Errorf("save admin key: %w", err)
 		}
 	}
 	err := s.Store.CreateKey(ctx, store.APIKey{Hash: store.Hash([]byte(key)), Prefix: key[:min(len(key), 10)], User: "admin", Team: "default", Role: store.RoleAdmin, CreatedBy: "telos"},

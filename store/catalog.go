@@ -95,7 +95,12 @@ func (s *Store) Catalog(ctx context.Context, f CatalogFilter) ([]CatalogEntry, e
 			args = append(args, c.v)
 		}
 	}
-	if f.Status != "" {
+	switch f.Status {
+	case "":
+	case "approved":
+		// Agents with an approved version, whatever their newer drafts say.
+		q += ` AND a.approved_version > 0`
+	default:
 		q += ` AND (a.status = ? OR v.status = ?)`
 		args = append(args, f.Status, f.Status)
 	}

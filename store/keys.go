@@ -65,7 +65,8 @@ func (s *Store) CreateKey(ctx context.Context, k APIKey, audit AuditEntry) error
 		if err != nil {
 			return fmt.Errorf("create key: %w", err)
 		}
-		audit.ObjectID, audit.AfterHash = k.ID(), k.Hash
+		// Never the lookup hash itself: a weak key could be guessed from it.
+		audit.ObjectID, audit.AfterHash = k.ID(), hashJSON(map[string]any{"id": k.ID(), "user": k.User, "team": k.Team, "role": k.Role, "review_teams": k.ReviewTeams})
 		return s.appendAudit(ctx, tx, audit)
 	})
 }

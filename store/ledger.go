@@ -29,10 +29,14 @@ func (s *Store) AppendLedger(ctx context.Context, e ledger.Entry) (inserted bool
 
 // rollUp adds an entry to the usage_daily roll-up of its agent and day.
 func (s *Store) rollUp(ctx context.Context, tx *sqlTx, e ledger.Entry) error {
-	cost, simCost, unpriced := int64(e.Cost), int64(0), 0
-	if e.Unpriced {
+	// Dry runs are forecasts: their cost counts as simulated, not as spend.
+	cost, simCost, unpriced, in, out := int64(e.Cost), int64(0), 0, e.InputTokens, e.OutputTokens
+	switch {
+	case e.Unpriced:
 		cost, unpriced = 0, 1
-	} else if e.Simulated {
+	case e.Trigger == "dry-run":
+		cost, simCost, in, out = 0, int64(e.Cost), 0, 0
+	case e.Simulated:
 		simCost = int64(e.Cost)
 	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO usage_daily (team, agent, day, entries, input_tokens, output_tokens, cost_picos, unpriced, simulated_cost_picos)
@@ -41,7 +45,7 @@ func (s *Store) rollUp(ctx context.Context, tx *sqlTx, e ledger.Entry) error {
 			input_tokens = usage_daily.input_tokens + excluded.input_tokens, output_tokens = usage_daily.output_tokens + excluded.output_tokens,
 			cost_picos = usage_daily.cost_picos + excluded.cost_picos, unpriced = usage_daily.unpriced + excluded.unpriced,
 			simulated_cost_picos = usage_daily.simulated_cost_picos + excluded.simulated_cost_picos`,
-		e.Team, e.Agent, s.day(e.StartedAt), e.InputTokens, e.OutputTokens, cost, unpriced, simCost)
+		e.Team, e.Agent, s.day(e.StartedAt), in, out, cost, unpriced, simCost)
 	return err
 }
 

@@ -274,8 +274,10 @@ var sqliteMigrations = []migration{
 			PRIMARY KEY (team, agent, day)
 		)`,
 		`INSERT INTO usage_daily (team, agent, day, entries, input_tokens, output_tokens, cost_picos, unpriced, simulated_cost_picos)
-			SELECT team, agent, substr(started_at, 1, 10), COUNT(*), SUM(input_tokens), SUM(output_tokens),
-				SUM(CASE WHEN unpriced = 1 THEN 0 ELSE cost_picos END), SUM(unpriced), SUM(CASE WHEN simulated = 1 THEN cost_picos ELSE 0 END)
+			SELECT team, agent, substr(started_at, 1, 10), COUNT(*),
+				SUM(CASE WHEN trigger_kind = 'dry-run' THEN 0 ELSE input_tokens END), SUM(CASE WHEN trigger_kind = 'dry-run' THEN 0 ELSE output_tokens END),
+				SUM(CASE WHEN unpriced = 1 OR trigger_kind = 'dry-run' THEN 0 ELSE cost_picos END), SUM(unpriced),
+				SUM(CASE WHEN simulated = 1 OR trigger_kind = 'dry-run' THEN cost_picos ELSE 0 END)
 			FROM ledger GROUP BY team, agent, substr(started_at, 1, 10)`,
 		`INSERT INTO usage_daily (team, agent, day, runs)
 			SELECT team, agent, substr(created_at, 1, 10), COUNT(*) FROM runs WHERE trigger_kind <> 'dry-run' GROUP BY team, agent, substr(created_at, 1, 10)

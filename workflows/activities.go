@@ -322,8 +322,14 @@ func (a *Activities) alert(ctx context.Context, in StepInput, c budget.Crossing)
 		}
 		return
 	}
-	text := fmt.Sprintf("Budget %s (%s window from %s) reached %d%%: spent $%s of $%s, %d of %d tokens.",
-		c.Limit.Scope, c.Limit.Window, window, c.Percent, c.Spent.USD, c.Limit.USD, c.Spent.Tokens, c.Limit.Tokens)
+	var parts []string
+	if c.Limit.USD > 0 {
+		parts = append(parts, fmt.Sprintf("spent $%s of $%s", c.Spent.USD, c.Limit.USD))
+	}
+	if c.Limit.Tokens > 0 {
+		parts = append(parts, fmt.Sprintf("%d of %d tokens", c.Spent.Tokens, c.Limit.Tokens))
+	}
+	text := fmt.Sprintf("Budget %s (%s window from %s) reached %d%%: %s.", c.Limit.Scope, c.Limit.Window, window, c.Percent, strings.Join(parts, ", "))
 	if _, err := a.Store.DeliverMessage(ctx, inbox.Message{Team: in.Run.Team, Agent: in.Run.Agent,
 		RunID: fmt.Sprintf("budget:%s:%s:%s:%d", c.Limit.Scope, c.Limit.Window, window, c.Percent), StepID: "alert",
 		Title: fmt.Sprintf("Budget %s at %d%%", c.Limit.Scope, c.Percent), Text: text}); err != nil {

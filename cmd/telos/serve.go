@@ -103,9 +103,9 @@ func serve(cmd *cobra.Command, cfg stack.Config, stdout io.Writer) error {
 	}
 	defer s.Close()
 	if cfg.RunAPI {
-		fmt.Fprintf(stdout, "Telos is running.\n  API:        %s\n  Admin key:  %s\n  Temporal:   %s\n  LLM steps:  %s\n  Data dir:   %s\n\n",
-			s.URL, s.AdminKey, s.TemporalAddress, s.Provider, cfg.DataDir)
-		fmt.Fprintf(stdout, "In another terminal:\n  export TELOS_URL=%s TELOS_API_KEY=%s\n  telos agents apply -f examples/agents/echo-release-digest.yaml\n\nPress Ctrl-C to stop.\n", s.URL, s.AdminKey)
+		fmt.Fprintf(stdout, "Telos is running.\n  API:        %s\n  Admin key:  %s\n  Temporal:   %s\n  Store:      %s\n  LLM steps:  %s\n  Data dir:   %s\n\n",
+			s.URL, s.AdminKey, s.TemporalAddress, s.Store.Dialect(), s.Provider, cfg.DataDir)
+		fmt.Fprintf(stdout, "In another terminal:\n  export TELOS_URL=%s TELOS_API_KEY=%s\n  ./bin/telos agents apply -f examples/agents/echo-release-digest.yaml\n\nPress Ctrl-C to stop.\n", s.URL, s.AdminKey)
 	} else {
 		fmt.Fprintf(stdout, "Telos worker is running against Temporal at %s. Press Ctrl-C to stop.\n", s.TemporalAddress)
 	}
