@@ -875,6 +875,10 @@ type problem struct {
 func (p *problem) Error() string {
 	var b strings.Builder
 	b.WriteString(p.Detail)
+	// A single field error is usually the detail itself; say it once.
+	if len(p.Errors) == 1 && (p.Detail == p.Errors[0].Path+": "+p.Errors[0].Message || p.Detail == p.Errors[0].Message) {
+		return b.String()
+	}
 	for _, fe := range p.Errors {
 		b.WriteString("\n  ")
 		if fe.Path != "" {

@@ -251,6 +251,9 @@ func writeDossier(w io.Writer, d dossierView) error {
 	source := "forecast from the spec; input excludes referenced data"
 	if e.Source == "dry_runs" {
 		source = fmt.Sprintf("average of %d dry runs", e.DryRuns)
+		if e.DryRuns == 1 {
+			source = "from 1 dry run"
+		}
 	}
 	rows = append(rows, []string{"per run:", fmt.Sprintf("%s, %d input + %d output tokens (%s)", cost, e.InputTokens, e.OutputTokens, source)})
 	monthly := "no schedule declared"
