@@ -73,7 +73,7 @@ func (s *Server) startRun(c echo.Context) error {
 		id = "run_" + store.Hash([]byte(av.Team + "\x00" + av.Name + "\x00" + p.User + "\x00" + key))[:24]
 		// The key remembers the request it was first used with: the same key
 		// with a different request is a client bug, not a retry.
-		rkey := "telos:idem:" + id
+		rkey := s.redisKey("idem:" + id)
 		fingerprint := store.Hash([]byte(fmt.Sprintf("%v|%d|%s", req.DryRun, req.Version, mustJSON(inputs))))
 		ok, err := s.Redis.SetNX(ctx, rkey, fingerprint, idempotencyTTL).Result()
 		if err != nil {
@@ -117,12 +117,21 @@ func (s *Server) startRun(c echo.Context) error {
 		s.Logger.Error("start workflow", "run", id, "error", err)
 		_ = s.Store.FinishRun(ctx, id, store.RunFailed, "could not start the workflow")
 		if key != "" {
-			s.Redis.Del(ctx, "telos:idem:"+id)
+			s.Redis.Del(ctx, s.redisKey("idem:"+id))
 		}
 		return newError(http.StatusServiceUnavailable, "could not start the run; try again")
 	}
 	c.Response().Header().Set("Location", "/v1/runs/"+id)
 	return c.JSON(http.StatusAccepted, map[string]string{"id": id, "status": store.RunRunning})
+}
+
+// redisKey prefixes a Redis key with the installation's prefix.
+func (s *Server) redisKey(k string) string {
+	p := s.RedisPrefix
+	if p == "" {
+		p = "telos"
+	}
+	return p + ":" + k
 }
 
 func mustJSON(v any) []byte {

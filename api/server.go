@@ -35,7 +35,9 @@ type Server struct {
 	Actions  *connectors.Registry
 	Prices   agents.PriceTable
 	Budgets  *budget.Engine
-	Logger   *slog.Logger
+	// RedisPrefix starts the Redis keys the API writes (idempotency keys).
+	RedisPrefix string
+	Logger      *slog.Logger
 	// Now and NewID are injected so tests control time and identifiers.
 	Now   func() time.Time
 	NewID func() string

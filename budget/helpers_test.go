@@ -31,6 +31,9 @@ func newTestRedis(tb testing.TB) *testRedis {
 		if err != nil {
 			tb.Fatalf("parse TELOS_TEST_REDIS_URL: %v", err)
 		}
+		// A database of its own: other packages' tests use the server's
+		// default database at the same time, and these tests flush theirs.
+		opt.DB = 7
 		rdb := redis.NewClient(opt)
 		tb.Cleanup(func() { rdb.Close() })
 		if err := rdb.FlushDB(context.Background()).Err(); err != nil {
@@ -45,10 +48,10 @@ func newTestRedis(tb testing.TB) *testRedis {
 }
 
 // flushAll makes Redis lose all its data, as a restart without persistence
-// would.
+// would (FLUSHDB: the test's own database is all the engine uses).
 func (r *testRedis) flushAll(tb testing.TB) {
 	tb.Helper()
-	if err := r.rdb.FlushAll(context.Background()).Err(); err != nil {
+	if err := r.rdb.FlushDB(context.Background()).Err(); err != nil {
 		tb.Fatalf("flushall: %v", err)
 	}
 }

@@ -2,6 +2,7 @@ package stack
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -357,7 +358,7 @@ spec:
 func TestRestartKeepsState(t *testing.T) {
 	dir := t.TempDir()
 	cfg := Config{DataDir: dir, Addr: "127.0.0.1:0", RunAPI: true, RunWorker: true, AdminKey: testAdminKey,
-		RedisURL: os.Getenv("TELOS_TEST_REDIS_URL"), FilesRoot: "../examples/data"}
+		RedisURL: os.Getenv("TELOS_TEST_REDIS_URL"), RedisPrefix: "telos-restart-" + rand.Text()[:12], FilesRoot: "../examples/data"}
 	s1, err := Start(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -3,8 +3,10 @@ package stack
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	"github.com/telos-dev/telos/store/storetest"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -80,10 +82,16 @@ const testAdminKey = "tls_e2e_admin_key_for_tests_only_0001"
 func startStack(t *testing.T, cfg Config) *Stack {
 	t.Helper()
 	cfg.DataDir = t.TempDir()
+	if base := os.Getenv("TELOS_TEST_DATABASE_URL"); base != "" && cfg.DatabaseURL == "postgres" {
+		cfg.DatabaseURL = storetest.PostgresSchema(t, base)
+	} else if cfg.DatabaseURL == "postgres" {
+		t.Skip("TELOS_TEST_DATABASE_URL is not set")
+	}
 	cfg.Addr = "127.0.0.1:0"
 	cfg.RunAPI, cfg.RunWorker = true, true
 	cfg.AdminKey = testAdminKey
 	cfg.RedisURL = os.Getenv("TELOS_TEST_REDIS_URL")
+	cfg.RedisPrefix = "telos-test-" + rand.Text()[:12] // tests share one real Redis
 	if cfg.FilesRoot == "" {
 		cfg.FilesRoot = "../examples/data"
 	}

@@ -15,7 +15,18 @@ import (
 // reviewer of another team, and an admin — and checks the status each gets.
 // Another team's resources answer 404, never 403, on every verb.
 func TestRoleRouteMatrix(t *testing.T) {
-	s := startStack(t, Config{})
+	forEachStore(t, testRoleRouteMatrix)
+}
+
+// forEachStore runs a whole-stack test on SQLite and, when
+// TELOS_TEST_DATABASE_URL is set, on PostgreSQL.
+func forEachStore(t *testing.T, fn func(t *testing.T, db string)) {
+	t.Run("sqlite", func(t *testing.T) { fn(t, "") })
+	t.Run("postgres", func(t *testing.T) { fn(t, "postgres") })
+}
+
+func testRoleRouteMatrix(t *testing.T, db string) {
+	s := startStack(t, Config{DatabaseURL: db})
 	admin := apiClient{t: t, url: s.URL, key: testAdminKey}
 	key := func(user, team, role string, reviews ...string) apiClient {
 		var k struct{ Key string }

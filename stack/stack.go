@@ -45,6 +45,9 @@ type Config struct {
 	DatabaseURL     string // postgres:// URL; when set, used instead of DatabasePath
 	DatabasePath    string // SQLite file; default <DataDir>/telos.db
 	RedisURL        string // "" starts the embedded Redis-protocol server
+	// RedisPrefix starts every Redis key Telos writes (default "telos"), so
+	// several installations, or tests, can share one Redis.
+	RedisPrefix string
 
 	RunWorker bool
 	RunAPI    bool
@@ -145,7 +148,11 @@ func Start(ctx context.Context, cfg Config) (s *Stack, err error) {
 	}
 	s.Redis = redis.NewClient(ropts)
 	s.closers = append(s.closers, func() { s.Redis.Close() })
-	s.Budgets = budget.New(s.Redis, cfg.BudgetZone, s.Store)
+	if cfg.RedisPrefix == "" {
+		cfg.RedisPrefix = "telos"
+		s.Config.RedisPrefix = "telos"
+	}
+	s.Budgets = budget.New(s.Redis, cfg.BudgetZone, s.Store, budget.WithPrefix(cfg.RedisPrefix+":budget"))
 
 	s.TemporalAddress = cfg.TemporalAddress
 	if s.TemporalAddress == "" {
@@ -229,7 +236,7 @@ func (s *Stack) startAPI(registry *connectors.Registry) error {
 	if err := s.Store.SeedCategories(ctx); err != nil {
 		return err
 	}
-	srv := &api.Server{Store: s.Store, Temporal: s.Temporal, Redis: s.Redis, Actions: registry, Prices: s.Prices, Budgets: s.Budgets, Logger: s.Config.Logger}
+	srv := &api.Server{Store: s.Store, Temporal: s.Temporal, Redis: s.Redis, Actions: registry, Prices: s.Prices, Budgets: s.Budgets, RedisPrefix: s.Config.RedisPrefix, Logger: s.Config.Logger}
 	addr := s.Config.Addr
 	if addr == "" {
 		addr = "127.0.0.1:8080"

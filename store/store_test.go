@@ -3,11 +3,9 @@ package store
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"database/sql"
 	"errors"
 	"fmt"
-	"net/url"
+	"github.com/telos-dev/telos/store/storetest"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -36,7 +34,7 @@ func forEachTarget(t *testing.T, fn func(t *testing.T, target string)) {
 		if base == "" {
 			t.Skip("TELOS_TEST_DATABASE_URL is not set")
 		}
-		fn(t, postgresSchema(t, base))
+		fn(t, storetest.PostgresSchema(t, base))
 	})
 }
 
@@ -57,36 +55,6 @@ func openStore(t *testing.T, target string) *Store {
 	}
 	t.Cleanup(func() { s.Close() })
 	return s
-}
-
-// postgresSchema creates a schema that no other test, in this package or any
-// other running at the same time, uses; it returns base with its search_path
-// set to that schema, and drops the schema when the test ends.
-func postgresSchema(t *testing.T, base string) string {
-	t.Helper()
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatalf("TELOS_TEST_DATABASE_URL: %v", err)
-	}
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatalf("open postgres: %v", err)
-	}
-	schema := "telos_test_" + strings.ToLower(rand.Text()[:16])
-	if _, err := admin.ExecContext(context.Background(), `CREATE SCHEMA `+schema); err != nil {
-		admin.Close()
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		if _, err := admin.ExecContext(context.Background(), `DROP SCHEMA `+schema+` CASCADE`); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-		admin.Close()
-	})
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
 }
 
 // clock returns a clock for Store.now that starts at start and advances a
@@ -187,7 +155,7 @@ func TestPostgresSchemaMirrorsSQLite(t *testing.T) {
 	}
 	ctx := context.Background()
 	lite := openStore(t, filepath.Join(t.TempDir(), "telos.db"))
-	pg := openStore(t, postgresSchema(t, base))
+	pg := openStore(t, storetest.PostgresSchema(t, base))
 
 	strs := func(s *Store, q string, args ...any) []string {
 		t.Helper()
