@@ -18,7 +18,8 @@ test: vet
 	$(GO) test -count=1 -timeout 25m ./...
 
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./bench/
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 40m ./bench/
+	$(GO) test -run '^$$' -bench . -benchtime 20000x ./budget/
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

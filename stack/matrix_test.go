@@ -200,6 +200,12 @@ func testRoleRouteMatrix(t *testing.T, db string) {
 		{"other", "POST", "/v1/agents", strings.Replace(testAgent("sneaky"), "name: sneaky", "name: sneaky, team: platform", 1), 404},
 		{"reviewer", "POST", "/v1/agents", strings.Replace(testAgent("sneaky"), "name: sneaky", "name: sneaky, team: platform", 1), 403},
 		{"owner", "POST", "/v1/agents", testAgent("second"), 201},
+		// Fields only the server sets are refused, never obeyed.
+		{"owner", "POST", "/v1/agents", strings.Replace(testAgent("forged"), "metadata: { name: forged }", "metadata: { name: forged, owner: rita }\nstatus: approved", 1), 422},
+		{"owner", "POST", agent + "/runs", map[string]any{"status": "completed"}, 422},
+		{"owner", "POST", agent + "/runs", map[string]any{"approved_version": 1}, 422},
+		{"owner", "POST", v1 + "/submit", map[string]any{"actor": "rita"}, 422},
+		{"owner", "GET", "/v1/agents/forged", nil, 404},
 
 		{"owner", "GET", "/v1/budgets", nil, 200},
 		{"other", "GET", "/v1/budgets", nil, 200},
