@@ -98,15 +98,13 @@ func (s *Server) getDossier(c echo.Context) error {
 	if d.Reviews, err = s.Store.Reviews(ctx, st.Team, st.Name); err != nil {
 		return err
 	}
-	stats, err := s.Store.DryRunStats(ctx, st.Team, st.Name, version)
-	if err != nil {
+	if d.Estimate, err = s.estimate(c, st, version, a.Spec); err != nil {
 		return err
 	}
-	if stats.Runs > 0 {
-		d.Estimate = estimate{Source: "dry_runs", DryRuns: stats.Runs, InputTokens: stats.Usage.InputTokens / stats.Runs,
-			OutputTokens: stats.Usage.OutputTokens / stats.Runs, Cost: stats.Cost / agents.Money(stats.Runs), Unpriced: stats.Unpriced > 0}
-	} else {
-		d.Estimate = s.forecast(a.Spec)
+	if st.ApprovedVersion == version {
+		if d.MonthlyForecast, err = s.agentMonthlyForecast(c, st, d.Estimate); err != nil {
+			return err
+		}
 	}
 
 	byAction := map[string]*dossierAction{}
@@ -137,6 +135,49 @@ func (s *Server) getDossier(c echo.Context) error {
 		d.Actions = append(d.Actions, *byAction[id])
 	}
 	return c.JSON(http.StatusOK, d)
+}
+
+// estimate is the cost of one run of a version: the average of its dry runs,
+// or a forecast from the spec when there are none.
+func (s *Server) estimate(c echo.Context, st store.AgentState, version int, spec agents.Spec) (estimate, error) {
+	stats, err := s.Store.DryRunStats(c.Request().Context(), st.Team, st.Name, version)
+	if err != nil {
+		return estimate{}, err
+	}
+	if stats.Runs == 0 {
+		return s.forecast(spec), nil
+	}
+	return estimate{Source: "dry_runs", DryRuns: stats.Runs, InputTokens: stats.Usage.InputTokens / stats.Runs,
+		OutputTokens: stats.Usage.OutputTokens / stats.Runs, Cost: stats.Cost / agents.Money(stats.Runs), Unpriced: stats.Unpriced > 0}, nil
+}
+
+// agentMonthlyForecast sums, over the agent's schedules, runs in the next 30
+// days × the estimate per run; nil when nothing is scheduled.
+func (s *Server) agentMonthlyForecast(c echo.Context, st store.AgentState, per estimate) (*monthly, error) {
+	if s.Temporal == nil {
+		return nil, nil
+	}
+	ids, err := s.agentSchedules(c, st)
+	if err != nil || len(ids) == 0 {
+		return nil, err
+	}
+	var runs int64
+	now := s.Now()
+	for _, id := range ids {
+		times, err := s.matchingTimes(c, id, now, now.Add(forecastWindow))
+		if err != nil {
+			return nil, err
+		}
+		runs += int64(len(times))
+	}
+	return &monthly{RunsPerMonth: runs, Cost: per.Cost * agents.Money(runs)}, nil
+}
+
+// decodeAgent reads the agent document of a stored version.
+func decodeAgent(v store.AgentVersion) (agents.Agent, error) {
+	var a agents.Agent
+	err := json.Unmarshal(v.Spec, &a)
+	return a, err
 }
 
 // destination is where a connector step reads or writes, as declared: the

@@ -128,12 +128,23 @@ func (s *Server) setStatus(status string) echo.HandlerFunc {
 			return newError(http.StatusForbidden, "only the team's reviewers and admins may do this")
 		}
 		action := map[string]string{store.AgentSuspended: "agent.suspended", store.AgentActive: "agent.resumed"}[status]
+		// Suspending stops the schedules first, so nothing starts meanwhile.
+		if status == store.AgentSuspended {
+			if err := s.pauseAgentSchedules(c, st, true); err != nil {
+				return err
+			}
+		}
 		err = s.Store.SetAgentStatus(c.Request().Context(), st.Team, st.Name, status, s.audit(c, action, "agent", st.Team+"/"+st.Name, st.Team, comment))
 		if errors.Is(err, store.ErrInvalidTransition) {
 			return newError(http.StatusConflict, err.Error())
 		}
 		if err != nil {
 			return err
+		}
+		if status == store.AgentActive {
+			if err := s.pauseAgentSchedules(c, st, false); err != nil {
+				return err
+			}
 		}
 		return c.JSON(http.StatusOK, map[string]any{"name": st.Name, "team": st.Team, "status": status})
 	}

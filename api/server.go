@@ -18,6 +18,7 @@ import (
 	"github.com/telos-dev/telos/agents"
 	"github.com/telos-dev/telos/budget"
 	"github.com/telos-dev/telos/connectors"
+	"github.com/telos-dev/telos/secrets"
 	"github.com/telos-dev/telos/store"
 )
 
@@ -35,9 +36,14 @@ type Server struct {
 	Actions  *connectors.Registry
 	Prices   agents.PriceTable
 	Budgets  *budget.Engine
+	// Secrets stores connector credentials; nil when no secret key is
+	// configured, and the secrets routes answer 503.
+	Secrets *secrets.Vault
 	// RedisPrefix starts the Redis keys the API writes (idempotency keys).
 	RedisPrefix string
-	Logger      *slog.Logger
+	// Namespace is the Temporal namespace runs and schedules live in.
+	Namespace string
+	Logger    *slog.Logger
 	// Now and NewID are injected so tests control time and identifiers.
 	Now   func() time.Time
 	NewID func() string
@@ -80,6 +86,9 @@ func (s *Server) Handler() *echo.Echo {
 	v1.GET("/keys", s.listKeys)
 	v1.DELETE("/keys/:id", s.revokeKey)
 	v1.GET("/inbox", s.inbox)
+	v1.POST("/secrets", s.putSecret)
+	v1.GET("/secrets", s.listSecrets)
+	v1.DELETE("/secrets/:name", s.deleteSecret)
 
 	for _, action := range store.ReviewActions() {
 		v1.POST("/agents/:name/versions/:version/"+action, s.review(action))
@@ -92,6 +101,14 @@ func (s *Server) Handler() *echo.Echo {
 	v1.PUT("/teams/:team/budget", s.putTeamBudget)
 	v1.GET("/audit", s.listAudit)
 	v1.GET("/budgets", s.listBudgets)
+	v1.POST("/agents/:name/schedules", s.createSchedule)
+	v1.GET("/agents/:name/schedules", s.listSchedules)
+	v1.GET("/agents/:name/schedules/:id", s.getSchedule)
+	v1.PATCH("/agents/:name/schedules/:id", s.patchSchedule)
+	v1.DELETE("/agents/:name/schedules/:id", s.deleteSchedule)
+	for _, action := range []string{"pause", "resume", "trigger"} {
+		v1.POST("/agents/:name/schedules/:id/"+action, s.scheduleAction(action))
+	}
 	v1.GET("/catalog", s.catalog)
 	return e
 }

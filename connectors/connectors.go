@@ -10,11 +10,14 @@ package connectors
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"slices"
 	"sort"
 	"time"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
 // Class says whether an action only reads or changes something outside Telos.
@@ -59,18 +62,28 @@ type Result struct {
 }
 
 // Action is one named operation such as "http.get".
+//
+// Its parameters are declared once: either as InputSchema, a JSON Schema
+// whose top level is an object listing every parameter under "properties"
+// (Required and Optional are then filled in from it), or, for simple actions,
+// as Required, Optional and Kinds, from which Register derives the schema.
 type Action struct {
 	// ID is "<connector>.<action>", lower-case letters, digits and underscores.
 	ID          string
 	Class       Class
 	Description string
+	// InputSchema is the JSON Schema (draft 2020-12) of the input. Registry.Call
+	// validates every input against it before Do runs.
+	InputSchema json.RawMessage
+	// OutputSchema is the JSON Schema of Result.Output; nil says nothing about it.
+	OutputSchema json.RawMessage
 	// Required and Optional name the parameters the action accepts.
 	Required []string
 	Optional []string
 	// Kinds lists the parameters that accept something other than a string.
 	Kinds map[string]Kind
 	// Destination names where the action reads or writes, e.g. "url", "path"
-	// or "team"; reviewers see it in the dossier.
+	// or "channel"; reviewers see it in the dossier.
 	Destination string
 	// Do performs the call. Registry.Call has already checked the input.
 	Do func(ctx context.Context, req Request) (Result, error)
@@ -84,6 +97,11 @@ const (
 	CodeNotFound             = "not_found"
 	CodeTooLarge             = "too_large"
 	CodeUpstream             = "upstream"
+	// CodeAuth says the upstream refused the credentials; retrying cannot help.
+	CodeAuth = "auth_failed"
+	// CodeRateLimited says the upstream refused the request for now; the
+	// Error carries RateLimited and, when the upstream said, RetryAfter.
+	CodeRateLimited = "rate_limited"
 )
 
 // Error is a failure of an action that the workflow can act on: retry it or
@@ -112,12 +130,18 @@ func Errorf(code, format string, args ...any) *Error {
 // Registry holds the actions a process offers. The zero value is not usable;
 // call NewRegistry.
 type Registry struct {
-	actions map[string]Action
+	actions map[string]registered
+}
+
+// registered is an action with its schemas compiled.
+type registered struct {
+	Action
+	input, output *jsonschema.Schema
 }
 
 // NewRegistry returns an empty registry.
 func NewRegistry() *Registry {
-	return &Registry{actions: make(map[string]Action)}
+	return &Registry{actions: make(map[string]registered)}
 }
 
 var actionID = regexp.MustCompile(`^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$`)
@@ -137,35 +161,24 @@ func (r *Registry) Register(a Action) {
 	if a.Do == nil {
 		panic(fmt.Sprintf("connectors: action %q has no Do", a.ID))
 	}
-	seen := make(map[string]bool)
-	for _, p := range slices.Concat(a.Required, a.Optional) {
-		if p == "" || seen[p] {
-			panic(fmt.Sprintf("connectors: action %q declares parameter %q twice or empty", a.ID, p))
-		}
-		seen[p] = true
+	reg, err := compile(a)
+	if err != nil {
+		panic(fmt.Sprintf("connectors: action %q: %v", a.ID, err))
 	}
-	for p, k := range a.Kinds {
-		if !seen[p] {
-			panic(fmt.Sprintf("connectors: action %q gives a kind to undeclared parameter %q", a.ID, p))
-		}
-		if k != String && k != StringMap && k != StringOrObject {
-			panic(fmt.Sprintf("connectors: action %q gives parameter %q unknown kind %q", a.ID, p, k))
-		}
-	}
-	r.actions[a.ID] = a
+	r.actions[a.ID] = reg
 }
 
 // Lookup returns the action with the given ID.
 func (r *Registry) Lookup(id string) (Action, bool) {
 	a, ok := r.actions[id]
-	return a, ok
+	return a.Action, ok
 }
 
 // Actions returns every registered action, sorted by ID.
 func (r *Registry) Actions() []Action {
 	all := make([]Action, 0, len(r.actions))
 	for _, a := range r.actions {
-		all = append(all, a)
+		all = append(all, a.Action)
 	}
 	sort.Slice(all, func(i, j int) bool { return all[i].ID < all[j].ID })
 	return all
@@ -181,91 +194,33 @@ func (r *Registry) Action(id string) (required, optional []string, ok bool) {
 	return slices.Clone(a.Required), slices.Clone(a.Optional), true
 }
 
-// Call checks req.Input against the action's declared parameters and then
-// runs it. Input problems come back as an *Error with Code CodeInvalidInput
-// naming the parameter; an unknown id as CodeNotFound.
+// Call validates req.Input against the action's input schema and then runs
+// it. Input problems come back as an *Error with Code CodeInvalidInput
+// naming the parameter, before anything is sent anywhere; an unknown id as
+// CodeNotFound.
 func (r *Registry) Call(ctx context.Context, id string, req Request) (Result, error) {
 	a, ok := r.actions[id]
 	if !ok {
 		return Result{}, Errorf(CodeNotFound, "unknown action %q", id)
 	}
-	if err := checkInput(a, req.Input); err != nil {
+	if err := validate(a.input, id, req.Input, true); err != nil {
 		return Result{}, err
 	}
 	return a.Do(ctx, req)
 }
 
-func checkInput(a Action, input map[string]any) error {
-	for _, p := range a.Required {
-		v, ok := input[p]
-		if !ok || v == nil {
-			return Errorf(CodeInvalidInput, "%s: missing required parameter %q", a.ID, p)
-		}
-		if s, isString := v.(string); isString && s == "" {
-			return Errorf(CodeInvalidInput, "%s: required parameter %q is empty", a.ID, p)
-		}
+// CheckOutput validates out against the action's output schema; an action
+// without one accepts anything. Connector tests use it to hold actions to
+// what they declare.
+func (r *Registry) CheckOutput(id string, out map[string]any) error {
+	a, ok := r.actions[id]
+	if !ok {
+		return Errorf(CodeNotFound, "unknown action %q", id)
 	}
-	// Report the first problem in name order so the message does not depend on map order.
-	names := make([]string, 0, len(input))
-	for name := range input {
-		names = append(names, name)
+	if a.output == nil {
+		return nil
 	}
-	sort.Strings(names)
-	for _, name := range names {
-		v := input[name]
-		if !slices.Contains(a.Required, name) && !slices.Contains(a.Optional, name) {
-			return Errorf(CodeInvalidInput, "%s: unknown parameter %q", a.ID, name)
-		}
-		if v == nil {
-			continue // an absent optional parameter rendered as null
-		}
-		kind, ok := a.Kinds[name]
-		if !ok {
-			kind = String
-		}
-		if !kind.accepts(v) {
-			return Errorf(CodeInvalidInput, "%s: parameter %q must be %s, got %T", a.ID, name, kind.describe(), v)
-		}
-	}
-	return nil
-}
-
-func (k Kind) accepts(v any) bool {
-	switch k {
-	case String:
-		_, ok := v.(string)
-		return ok
-	case StringMap:
-		switch m := v.(type) {
-		case map[string]string:
-			return true
-		case map[string]any:
-			for _, e := range m {
-				if _, ok := e.(string); !ok {
-					return false
-				}
-			}
-			return true
-		}
-		return false
-	case StringOrObject:
-		switch v.(type) {
-		case string, map[string]any:
-			return true
-		}
-		return false
-	}
-	return false
-}
-
-func (k Kind) describe() string {
-	switch k {
-	case StringMap:
-		return "an object of strings"
-	case StringOrObject:
-		return "a string or an object"
-	}
-	return "a string"
+	return validate(a.output, id+" output", out, false)
 }
 
 // ActionIDs lists the registered action IDs in order, so validation errors can

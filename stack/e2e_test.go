@@ -92,6 +92,10 @@ func startStack(t *testing.T, cfg Config) *Stack {
 	cfg.AdminKey = testAdminKey
 	cfg.RedisURL = os.Getenv("TELOS_TEST_REDIS_URL")
 	cfg.RedisPrefix = "telos-test-" + rand.Text()[:12] // tests share one real Redis
+	if cfg.SecretKey == nil {
+		cfg.SecretKey = make([]byte, 32)
+		rand.Read(cfg.SecretKey)
+	}
 	if cfg.FilesRoot == "" {
 		cfg.FilesRoot = "../examples/data"
 	}

@@ -133,6 +133,22 @@ func testRoleRouteMatrix(t *testing.T, db string) {
 
 		{"owner", "POST", agent + "/runs", map[string]any{}, 202},
 		{"teammate", "POST", agent + "/runs", map[string]any{}, 202},
+
+		{"owner", "POST", agent + "/schedules", map[string]any{"cron": "@daily", "paused": true}, 201},
+		{"other", "POST", agent + "/schedules" + q, map[string]any{"cron": "@daily"}, 404},
+		{"reviewer", "POST", agent + "/schedules" + q, map[string]any{"cron": "@daily"}, 403},
+		{"owner", "GET", agent + "/schedules", nil, 200},
+		{"reviewer", "GET", agent + "/schedules" + q, nil, 200},
+		{"other", "GET", agent + "/schedules" + q, nil, 404},
+		{"owner", "GET", agent + "/schedules/telos.payments.recon.x", nil, 404},
+		{"other", "GET", agent + "/schedules/telos.platform.matrix.x" + q, nil, 404},
+		{"owner", "PATCH", agent + "/schedules/telos.platform.matrix.x", map[string]any{"every": "1h"}, 404},
+		{"reviewer", "PATCH", agent + "/schedules/telos.platform.matrix.x" + q, map[string]any{"every": "1h"}, 403},
+		{"other", "DELETE", agent + "/schedules/telos.platform.matrix.x" + q, nil, 404},
+		{"owner", "DELETE", agent + "/schedules/telos.platform.matrix.x", nil, 404},
+		{"other", "POST", agent + "/schedules/telos.platform.matrix.x/pause" + q, nil, 404},
+		{"reviewer", "POST", agent + "/schedules/telos.platform.matrix.x/resume" + q, nil, 403},
+		{"owner", "POST", agent + "/schedules/telos.platform.matrix.x/trigger", nil, 404},
 		{"other", "POST", agent + "/runs" + q, map[string]any{}, 404},
 		{"reviewer", "POST", agent + "/runs" + q, map[string]any{}, 403},
 		{"reviewer", "POST", agent + "/runs" + q, map[string]any{"dry_run": true}, 202},
@@ -213,6 +229,34 @@ func testRoleRouteMatrix(t *testing.T, db string) {
 		{"reviewer", "GET", "/v1/catalog", nil, 200},
 		{"admin", "GET", "/v1/catalog?format=csv", nil, 200},
 
+		// Secrets belong to the team that uses them: its members and admins
+		// manage them, nobody else even sees their names, and no answer
+		// carries a value.
+		{"anonymous", "GET", "/v1/secrets", nil, 401},
+		{"owner", "POST", "/v1/secrets", map[string]any{"name": "slack-token", "value": "xoxb-matrix-1"}, 201},
+		{"teammate", "POST", "/v1/secrets", map[string]any{"name": "slack-token", "value": "xoxb-matrix-2"}, 200},
+		{"owner", "POST", "/v1/secrets" + q, map[string]any{"name": "slack-token", "value": "xoxb-matrix-3"}, 200},
+		{"owner", "POST", "/v1/secrets", map[string]any{"name": "Slack Token", "value": "x"}, 422},
+		{"owner", "POST", "/v1/secrets", map[string]any{"name": "empty", "value": ""}, 422},
+		{"owner", "POST", "/v1/secrets", map[string]any{"name": "x", "value": "y", "team": "payments"}, 422},
+		{"other", "POST", "/v1/secrets" + q, map[string]any{"name": "slack-token", "value": "xoxb-stolen"}, 404},
+		{"reviewer", "POST", "/v1/secrets" + q, map[string]any{"name": "slack-token", "value": "xoxb-stolen"}, 404},
+		{"reviewer2", "POST", "/v1/secrets" + q, map[string]any{"name": "slack-token", "value": "xoxb-stolen"}, 404},
+		{"admin", "POST", "/v1/secrets" + q, map[string]any{"name": "jira-token", "value": "jira-matrix"}, 201},
+		{"admin", "POST", "/v1/secrets?team=Not_A_Team", map[string]any{"name": "jira-token", "value": "x"}, 422},
+		{"owner", "GET", "/v1/secrets", nil, 200},
+		{"teammate", "GET", "/v1/secrets" + q, nil, 200},
+		{"other", "GET", "/v1/secrets", nil, 200}, // its own team's
+		{"other", "GET", "/v1/secrets" + q, nil, 404},
+		{"reviewer", "GET", "/v1/secrets" + q, nil, 404},
+		{"admin", "GET", "/v1/secrets" + q, nil, 200},
+		{"other", "DELETE", "/v1/secrets/jira-token" + q, nil, 404},
+		{"other", "DELETE", "/v1/secrets/jira-token", nil, 404}, // not in its own team
+		{"reviewer", "DELETE", "/v1/secrets/jira-token" + q, nil, 404},
+		{"teammate", "DELETE", "/v1/secrets/jira-token", nil, 204},
+		{"teammate", "DELETE", "/v1/secrets/jira-token", nil, 404},
+		{"otheradmin", "DELETE", "/v1/secrets/slack-token" + q, nil, 204},
+
 		{"owner", "GET", "/healthz", nil, 200},
 		{"anonymous", "GET", "/readyz", nil, 200},
 		{"anonymous", "GET", "/v1/openapi.json", nil, 200},
@@ -275,6 +319,10 @@ func routeOf(path string) string {
 			parts[i] = ":id"
 		case i == 3 && parts[2] == "teams":
 			parts[i] = ":team"
+		case i == 5 && parts[4] == "schedules":
+			parts[i] = ":id"
+		case i == 3 && parts[2] == "secrets":
+			parts[i] = ":name"
 		case i == 5 && parts[4] == "versions":
 			parts[i] = ":version"
 		}

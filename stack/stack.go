@@ -25,11 +25,15 @@ import (
 	"github.com/telos-dev/telos/api"
 	"github.com/telos-dev/telos/budget"
 	"github.com/telos-dev/telos/connectors"
+	"github.com/telos-dev/telos/connectors/email"
 	"github.com/telos-dev/telos/connectors/files"
+	"github.com/telos-dev/telos/connectors/github"
 	"github.com/telos-dev/telos/connectors/httpconn"
 	"github.com/telos-dev/telos/connectors/inbox"
+	"github.com/telos-dev/telos/connectors/slack"
 	"github.com/telos-dev/telos/devstack"
 	"github.com/telos-dev/telos/llm"
+	"github.com/telos-dev/telos/secrets"
 	"github.com/telos-dev/telos/store"
 	"github.com/telos-dev/telos/workflows"
 )
@@ -59,6 +63,17 @@ type Config struct {
 
 	FilesRoot      string
 	HTTPAllowHosts []string
+	// SlackAPIURL is the Slack Web API base URL; "" is https://slack.com/api/.
+	SlackAPIURL string
+	// GitHubAPIURL is the GitHub REST API base URL; "" is https://api.github.com/.
+	GitHubAPIURL string
+	// SMTP is the operator's mail server for email.send; no Host, no email.
+	SMTP email.Config
+
+	// SecretKey is the AES-256 key that seals connector secrets. nil turns
+	// secrets off: the secrets routes answer 503 and connectors that need a
+	// credential fail with a clear error.
+	SecretKey []byte
 
 	// BudgetZone is the time zone of daily and monthly budget windows.
 	BudgetZone *time.Location
@@ -78,6 +93,8 @@ type Stack struct {
 	Temporal client.Client
 	Prices   agents.PriceTable
 	Budgets  *budget.Engine
+	// Secrets is nil without Config.SecretKey.
+	Secrets  *secrets.Vault
 	Provider string // the live LLM provider: "openai" or "sim"
 	// URL is the API's base URL and AdminKey its bootstrap key (when the API runs).
 	URL      string
@@ -132,6 +149,11 @@ func Start(ctx context.Context, cfg Config) (s *Stack, err error) {
 		return nil, err
 	}
 	s.closers = append(s.closers, func() { s.Store.Close() })
+	if cfg.SecretKey != nil {
+		if s.Secrets, err = secrets.NewVault(cfg.SecretKey, s.Store); err != nil {
+			return nil, err
+		}
+	}
 
 	redisURL := cfg.RedisURL
 	if redisURL == "" {
@@ -173,7 +195,7 @@ func Start(ctx context.Context, cfg Config) (s *Stack, err error) {
 	}
 	s.closers = append(s.closers, s.Temporal.Close)
 
-	registry := Registry(cfg, s.Store)
+	registry := Registry(cfg, s.Store, s.Secrets)
 	if cfg.RunWorker {
 		if err := s.startWorker(registry); err != nil {
 			return nil, err
@@ -187,8 +209,21 @@ func Start(ctx context.Context, cfg Config) (s *Stack, err error) {
 	return s, nil
 }
 
-// Registry builds the connector registry: the one place connectors are listed.
-func Registry(cfg Config, st *store.Store) *connectors.Registry {
+// SlackTokenSecret is the name of the team secret that holds the team's
+// Slack token (xoxb-…), which the slack actions use.
+const SlackTokenSecret = "slack-token"
+
+// GitHubTokenSecret and SMTPPasswordSecret name the team secrets that hold a
+// team's GitHub token and SMTP password.
+const (
+	GitHubTokenSecret  = "github-token"
+	SMTPPasswordSecret = "smtp-password"
+)
+
+// Registry builds the connector registry: the one place connectors are
+// listed. Connectors that need a credential read the run's team's secret
+// from vault, which may be nil when secrets are off.
+func Registry(cfg Config, st *store.Store, vault *secrets.Vault) *connectors.Registry {
 	r := connectors.NewRegistry()
 	for _, a := range httpconn.Actions(httpconn.Config{AllowHosts: cfg.HTTPAllowHosts}) {
 		r.Register(a)
@@ -199,7 +234,42 @@ func Registry(cfg Config, st *store.Store) *connectors.Registry {
 	for _, a := range inbox.Actions(st) {
 		r.Register(a)
 	}
+	for _, a := range slack.Actions(slack.Config{APIURL: cfg.SlackAPIURL, Token: secretToken(vault, SlackTokenSecret)}) {
+		r.Register(a)
+	}
+	for _, a := range github.Actions(github.Config{BaseURL: cfg.GitHubAPIURL, Token: secretToken(vault, GitHubTokenSecret)}) {
+		r.Register(a)
+	}
+	// Email needs an operator's SMTP server; without one the actions do not exist.
+	if cfg.SMTP.Host != "" {
+		smtp := cfg.SMTP
+		if smtp.Username != "" {
+			smtp.Password = secretToken(vault, SMTPPasswordSecret)
+		}
+		for _, a := range email.Actions(smtp) {
+			r.Register(a)
+		}
+	}
 	return r
+}
+
+// secretToken reads the secret name of a run's team, for a connector's
+// Token. A missing or unreadable secret is a non-retryable auth failure that
+// says what to do; the value itself never appears in an error.
+func secretToken(vault *secrets.Vault, name string) func(ctx context.Context, team string) (string, error) {
+	return func(ctx context.Context, team string) (string, error) {
+		if vault == nil {
+			return "", connectors.Errorf(connectors.CodeAuth, "secrets are off, so secret %q cannot be read: set TELOS_SECRET_KEY or TELOS_SECRET_KEY_FILE", name)
+		}
+		v, err := vault.Get(ctx, team, name)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			return "", connectors.Errorf(connectors.CodeAuth, "team %q has no secret %q; add it with POST /v1/secrets", team, name)
+		case errors.Is(err, secrets.ErrUndecryptable):
+			return "", connectors.Errorf(connectors.CodeAuth, "secret %q of team %q cannot be decrypted with the configured secret key; store it again", name, team)
+		}
+		return v, err
+	}
 }
 
 func (s *Stack) startWorker(registry *connectors.Registry) error {
@@ -218,7 +288,9 @@ func (s *Stack) startWorker(registry *connectors.Registry) error {
 	}
 	w := worker.New(s.Temporal, workflows.TaskQueue, worker.Options{})
 	w.RegisterWorkflow(workflows.AgentRun)
+	w.RegisterWorkflow(workflows.ScheduledRun)
 	w.RegisterActivity(acts)
+	w.RegisterActivity(&workflows.ScheduleActivities{Store: s.Store, Schedules: scheduleControl{s.Temporal}})
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
@@ -236,7 +308,8 @@ func (s *Stack) startAPI(registry *connectors.Registry) error {
 	if err := s.Store.SeedCategories(ctx); err != nil {
 		return err
 	}
-	srv := &api.Server{Store: s.Store, Temporal: s.Temporal, Redis: s.Redis, Actions: registry, Prices: s.Prices, Budgets: s.Budgets, RedisPrefix: s.Config.RedisPrefix, Logger: s.Config.Logger}
+	srv := &api.Server{Store: s.Store, Temporal: s.Temporal, Redis: s.Redis, Actions: registry, Prices: s.Prices, Budgets: s.Budgets, Secrets: s.Secrets,
+		RedisPrefix: s.Config.RedisPrefix, Namespace: s.Config.Namespace, Logger: s.Config.Logger}
 	addr := s.Config.Addr
 	if addr == "" {
 		addr = "127.0.0.1:8080"
@@ -297,6 +370,13 @@ func (s *Stack) bootstrapAdmin(ctx context.Context) (string, error) {
 		return "", err
 	}
 	return key, nil
+}
+
+// scheduleControl pauses Temporal schedules for the workflows package.
+type scheduleControl struct{ c client.Client }
+
+func (sc scheduleControl) Pause(ctx context.Context, id, note string) error {
+	return sc.c.ScheduleClient().GetHandle(ctx, id).Pause(ctx, client.SchedulePauseOptions{Note: note})
 }
 
 // Err reports a part that failed while running.

@@ -242,4 +242,19 @@ var postgresMigrations = []migration{
 			ON CONFLICT (team, agent, day) DO UPDATE SET runs = excluded.runs`,
 		`CREATE INDEX ledger_team_started ON ledger (team, started_at)`,
 	}},
+	{4, []string{
+		// secrets holds connector credentials sealed with AES-256-GCM by
+		// secrets.Vault; the key never reaches the database.
+		`CREATE TABLE secrets (
+			team TEXT COLLATE "C" NOT NULL,
+			name TEXT COLLATE "C" NOT NULL,
+			ciphertext BYTEA NOT NULL,
+			nonce BYTEA NOT NULL,
+			version BIGINT NOT NULL,
+			created_by TEXT COLLATE "C" NOT NULL,
+			created_at TEXT COLLATE "C" NOT NULL,
+			updated_at TEXT COLLATE "C" NOT NULL,
+			PRIMARY KEY (team, name)
+		)`,
+	}},
 }

@@ -284,6 +284,21 @@ var sqliteMigrations = []migration{
 			ON CONFLICT (team, agent, day) DO UPDATE SET runs = excluded.runs`,
 		`CREATE INDEX ledger_team_started ON ledger (team, started_at)`,
 	}},
+	{4, []string{
+		// secrets holds connector credentials sealed with AES-256-GCM by
+		// secrets.Vault; the key never reaches the database.
+		`CREATE TABLE secrets (
+			team TEXT NOT NULL,
+			name TEXT NOT NULL,
+			ciphertext BLOB NOT NULL,
+			nonce BLOB NOT NULL,
+			version INTEGER NOT NULL,
+			created_by TEXT NOT NULL,
+			created_at TEXT NOT NULL,
+			updated_at TEXT NOT NULL,
+			PRIMARY KEY (team, name)
+		)`,
+	}},
 }
 
 // migrate applies the schema versions the database does not have yet, each

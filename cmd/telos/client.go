@@ -47,7 +47,7 @@ type apiClient struct {
 func clientCommands(getenv func(string) string, stdout, stderr io.Writer) []*cobra.Command {
 	c := &apiClient{getenv: getenv, stdout: stdout, stderr: stderr, http: &http.Client{Timeout: 30 * time.Second}}
 	cmds := []*cobra.Command{c.agentsCommand(), c.runsCommand(), c.usageCommand(), c.keysCommand(), c.inboxCommand(),
-		c.categoriesCommand(), c.budgetsCommand(), c.catalogCommand(), c.auditCommand()}
+		c.categoriesCommand(), c.budgetsCommand(), c.catalogCommand(), c.auditCommand(), c.schedulesCommand()}
 	for _, cmd := range cmds {
 		f := cmd.PersistentFlags()
 		f.StringVarP(&c.output, "output", "o", "text", "output format: text or json (the server's answer as is)")

@@ -5,6 +5,7 @@ package files
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -33,7 +34,17 @@ func Actions(cfg Config) []connectors.Action {
 		ID:          "files.read",
 		Class:       connectors.Read,
 		Description: "Read a UTF-8 text file beneath the configured directory.",
-		Required:    []string{"path"},
+		InputSchema: json.RawMessage(`{
+			"type": "object",
+			"properties": {"path": {"type": "string", "minLength": 1, "description": "Path relative to the configured directory."}},
+			"required": ["path"],
+			"additionalProperties": false
+		}`),
+		OutputSchema: json.RawMessage(`{
+			"type": "object",
+			"properties": {"path": {"type": "string"}, "content": {"type": "string"}, "bytes": {"type": "integer"}},
+			"required": ["path", "content", "bytes"]
+		}`),
 		Destination: "path",
 		Do: func(ctx context.Context, req connectors.Request) (connectors.Result, error) {
 			name, _ := req.Input["path"].(string)

@@ -113,6 +113,9 @@ func TestRead(t *testing.T) {
 			if got := res.Output["path"]; got != tt.rel {
 				t.Errorf("got path %q, want %q", got, tt.rel)
 			}
+			if err := reg.CheckOutput("files.read", res.Output); err != nil {
+				t.Errorf("output does not match the declared schema: %v", err)
+			}
 		})
 	}
 }

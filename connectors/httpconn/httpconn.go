@@ -53,6 +53,18 @@ const (
 	maxErrorExcerpt         = 256
 )
 
+// responseSchema is the output of both actions: the response's status,
+// headers (first value of each, names in lower case) and body.
+var responseSchema = json.RawMessage(`{
+	"type": "object",
+	"properties": {
+		"status": {"type": "integer"},
+		"headers": {"type": "object", "additionalProperties": {"type": "string"}},
+		"body": {"type": "string"}
+	},
+	"required": ["status", "headers", "body"]
+}`)
+
 // Actions returns http.get and http.post, sharing one client built from cfg.
 func Actions(cfg Config) []connectors.Action {
 	c := newClient(cfg)
@@ -61,24 +73,37 @@ func Actions(cfg Config) []connectors.Action {
 			ID:          "http.get",
 			Class:       connectors.Read,
 			Description: "Fetch a URL with GET and return its status, headers and body.",
-			Required:    []string{"url"},
-			Optional:    []string{"headers"},
-			Kinds:       map[string]connectors.Kind{"headers": connectors.StringMap},
-			Destination: "url",
-			Do:          c.get,
+			InputSchema: json.RawMessage(`{
+				"type": "object",
+				"properties": {
+					"url": {"type": "string", "minLength": 1, "description": "The http or https URL to fetch."},
+					"headers": {"type": "object", "additionalProperties": {"type": "string"}, "description": "Request headers."}
+				},
+				"required": ["url"],
+				"additionalProperties": false
+			}`),
+			OutputSchema: responseSchema,
+			Destination:  "url",
+			Do:           c.get,
 		},
 		{
 			ID:          "http.post",
 			Class:       connectors.Write,
 			Description: "Send a POST request with a text or JSON body and return the response.",
-			Required:    []string{"url", "body"},
-			Optional:    []string{"headers", "content_type"},
-			Kinds: map[string]connectors.Kind{
-				"headers": connectors.StringMap,
-				"body":    connectors.StringOrObject,
-			},
-			Destination: "url",
-			Do:          c.post,
+			InputSchema: json.RawMessage(`{
+				"type": "object",
+				"properties": {
+					"url": {"type": "string", "minLength": 1, "description": "The http or https URL to post to."},
+					"body": {"type": ["string", "object"], "minLength": 1, "description": "Text, or an object sent as JSON."},
+					"headers": {"type": "object", "additionalProperties": {"type": "string"}, "description": "Request headers."},
+					"content_type": {"type": "string", "description": "Content-Type of the body; default text/plain, or application/json for an object."}
+				},
+				"required": ["url", "body"],
+				"additionalProperties": false
+			}`),
+			OutputSchema: responseSchema,
+			Destination:  "url",
+			Do:           c.post,
 		},
 	}
 }

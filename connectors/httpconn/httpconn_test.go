@@ -85,6 +85,9 @@ func TestGet(t *testing.T) {
 	if res.OutcomeRef != "" {
 		t.Errorf("got outcome ref %q for a read, want none", res.OutcomeRef)
 	}
+	if err := reg.CheckOutput("http.get", res.Output); err != nil {
+		t.Errorf("output does not match the declared schema: %v", err)
+	}
 }
 
 func TestAllowHostsMatching(t *testing.T) {
@@ -186,6 +189,9 @@ func TestPost(t *testing.T) {
 			}
 			if res.OutcomeRef != tt.outcome {
 				t.Errorf("got outcome ref %q, want %q", res.OutcomeRef, tt.outcome)
+			}
+			if err := reg.CheckOutput("http.post", res.Output); err != nil {
+				t.Errorf("output does not match the declared schema: %v", err)
 			}
 		})
 	}

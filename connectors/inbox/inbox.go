@@ -6,6 +6,7 @@ package inbox
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 
 	"github.com/telos-dev/telos/connectors"
@@ -35,8 +36,19 @@ func Actions(store Store) []connectors.Action {
 		ID:          "inbox.deliver",
 		Class:       connectors.Write,
 		Description: "Deliver a message to the inbox of the team that owns the agent.",
-		Required:    []string{"text"},
-		Optional:    []string{"title"},
+		InputSchema: json.RawMessage(`{
+			"type": "object",
+			"properties": {
+				"text": {"type": "string", "minLength": 1, "description": "The message."},
+				"title": {"type": "string", "description": "A short title."}
+			},
+			"required": ["text"],
+			"additionalProperties": false
+		}`),
+		OutputSchema: json.RawMessage(`{
+			"type": "object",
+			"properties": {"message_id": {"type": "string"}, "dry_run": {"type": "boolean"}}
+		}`),
 		// The team is the run's, not a parameter: an agent cannot choose
 		// another team's inbox.
 		Destination: "team",

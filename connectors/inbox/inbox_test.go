@@ -55,6 +55,9 @@ func TestDeliver(t *testing.T) {
 	if res.Output["message_id"] != "m-1" {
 		t.Errorf("got message_id %v, want %q", res.Output["message_id"], "m-1")
 	}
+	if err := reg.CheckOutput("inbox.deliver", res.Output); err != nil {
+		t.Errorf("output does not match the declared schema: %v", err)
+	}
 }
 
 func TestDeliverRefusals(t *testing.T) {
