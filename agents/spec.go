@@ -33,6 +33,10 @@ type Spec struct {
 	Budget      *Budget          `json:"budget,omitempty"`
 	Inputs      map[string]Input `json:"inputs,omitempty"`
 	Steps       []Step           `json:"steps"`
+	// Allow declares where the agent may write, per connector: Slack
+	// channels, GitHub repositories, Jira projects, email domains, HTTP
+	// hosts. A write anywhere else is refused at run time.
+	Allow map[string][]string `json:"allow,omitempty"`
 }
 
 // Purpose is the business reason an agent exists and what it should produce.

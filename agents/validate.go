@@ -60,6 +60,7 @@ func Validate(a *Agent, actions ActionCatalog) error {
 	v.budget(a.Spec.Budget)
 	v.inputs(a.Spec.Inputs)
 	v.steps(a.Spec.Steps)
+	v.allow(a.Spec.Allow)
 	return v.errs.err()
 }
 
@@ -248,6 +249,24 @@ var plainDecimal = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?$`)
 func (v *validator) maxLen(path, s string, n int) {
 	if len(s) > n {
 		v.errs.addf(path, "must be at most %d bytes", n)
+	}
+}
+
+func (v *validator) allow(allow map[string][]string) {
+	for _, k := range sortedKeys(allow) {
+		known := false
+		for _, c := range AllowConnectors {
+			known = known || c == k
+		}
+		if !known {
+			v.errs.addf("spec.allow."+k, "unknown connector (known: %s)", strings.Join(AllowConnectors, ", "))
+			continue
+		}
+		for i, d := range allow[k] {
+			if strings.TrimSpace(d) == "" || strings.Contains(d, "${{") {
+				v.errs.add(index("spec.allow."+k, i), "must be a destination name, not empty or a reference")
+			}
+		}
 	}
 }
 

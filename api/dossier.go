@@ -32,7 +32,9 @@ type dossier struct {
 	Steps           []dossierStep   `json:"steps"`
 	Actions         []dossierAction `json:"actions"`
 	Budget          *agents.Budget  `json:"budget"`
-	Reviews         []store.Review  `json:"reviews"`
+	// Allow is where the agent declares it may write; writes elsewhere are refused.
+	Allow   map[string][]string `json:"declared_destinations"`
+	Reviews []store.Review      `json:"reviews"`
 }
 
 type estimate struct {
@@ -91,7 +93,7 @@ func (s *Server) getDossier(c echo.Context) error {
 		return err
 	}
 	d := dossier{Name: st.Name, Team: st.Team, Owner: st.Owner, Version: version, Status: st.Status, ApprovedVersion: st.ApprovedVersion,
-		Description: a.Spec.Description, Purpose: a.Spec.Purpose, Budget: a.Spec.Budget, Steps: []dossierStep{}, Actions: []dossierAction{}}
+		Description: a.Spec.Description, Purpose: a.Spec.Purpose, Budget: a.Spec.Budget, Allow: a.Spec.Allow, Steps: []dossierStep{}, Actions: []dossierAction{}}
 	if d.VersionStatus, err = s.Store.VersionStatus(ctx, st.Team, st.Name, version); err != nil {
 		return err
 	}

@@ -16,6 +16,8 @@ const (
 	StatusFailed         = "failed"
 	StatusBudgetExceeded = "budget_exceeded"
 	StatusCanceled       = "canceled"
+	// StatusRefused marks a write to a destination the spec does not declare.
+	StatusRefused = "refused"
 )
 
 // Entry is one step attempt.

@@ -119,6 +119,8 @@ spec:
     category: engineering-productivity
     statement: Tell the platform team which releases need action before the upgrade review.
   model: gpt-4o-mini
+  allow:
+    slack: ["#platform"]
   steps:
     - id: deliver
       purpose: Post the weekly digest to the team channel.

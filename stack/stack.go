@@ -30,6 +30,7 @@ import (
 	"github.com/telos-dev/telos/connectors/github"
 	"github.com/telos-dev/telos/connectors/httpconn"
 	"github.com/telos-dev/telos/connectors/inbox"
+	"github.com/telos-dev/telos/connectors/jira"
 	"github.com/telos-dev/telos/connectors/slack"
 	"github.com/telos-dev/telos/devstack"
 	"github.com/telos-dev/telos/llm"
@@ -67,6 +68,10 @@ type Config struct {
 	SlackAPIURL string
 	// GitHubAPIURL is the GitHub REST API base URL; "" is https://api.github.com/.
 	GitHubAPIURL string
+	// JiraURL is the Jira Cloud site (https://acme.atlassian.net) and
+	// JiraEmail the account its API token belongs to; no URL, no jira actions.
+	JiraURL   string
+	JiraEmail string
 	// SMTP is the operator's mail server for email.send; no Host, no email.
 	SMTP email.Config
 
@@ -217,6 +222,7 @@ const SlackTokenSecret = "slack-token"
 // team's GitHub token and SMTP password.
 const (
 	GitHubTokenSecret  = "github-token"
+	JiraTokenSecret    = "jira-token"
 	SMTPPasswordSecret = "smtp-password"
 )
 
@@ -240,7 +246,13 @@ func Registry(cfg Config, st *store.Store, vault *secrets.Vault) *connectors.Reg
 	for _, a := range github.Actions(github.Config{BaseURL: cfg.GitHubAPIURL, Token: secretToken(vault, GitHubTokenSecret)}) {
 		r.Register(a)
 	}
-	// Email needs an operator's SMTP server; without one the actions do not exist.
+	// Jira and email need an operator's site or server; without one their
+	// actions do not exist.
+	if cfg.JiraURL != "" {
+		for _, a := range jira.Actions(jira.Config{BaseURL: cfg.JiraURL, Email: cfg.JiraEmail, Token: secretToken(vault, JiraTokenSecret)}) {
+			r.Register(a)
+		}
+	}
 	if cfg.SMTP.Host != "" {
 		smtp := cfg.SMTP
 		if smtp.Username != "" {

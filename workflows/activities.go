@@ -99,8 +99,11 @@ func (a *Activities) RunStep(ctx context.Context, in StepInput) (StepResult, err
 		var app *temporal.ApplicationError
 		if errors.As(err, &app) {
 			e.Error = app.Message()
-			if app.Type() == ErrBudgetExceeded {
+			switch app.Type() {
+			case ErrBudgetExceeded:
 				e.Status = ledger.StatusBudgetExceeded
+			case ErrRefused:
+				e.Status = ledger.StatusRefused
 			}
 		}
 		if errors.Is(ctx.Err(), context.Canceled) {
@@ -356,6 +359,15 @@ func (a *Activities) runConnector(ctx context.Context, in StepInput, scope agent
 		return nil, invalid("with: %v", err)
 	}
 	args, _ := with.(map[string]any)
+	// Writes go only where the spec declares, whatever the prompt or the
+	// model asked for; a refusal is recorded and never retried.
+	if act, ok := a.Connectors.Lookup(in.Step.Connector); ok && act.Class == connectors.Write {
+		connector, _, _ := strings.Cut(act.ID, ".")
+		if allowed, dest := agents.DestinationAllowed(in.Run.Allow, connector, args[act.Destination]); !allowed {
+			return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+				"refused: %s to %q is not declared in spec.allow.%s", act.ID, dest, connector), ErrRefused, nil)
+		}
+	}
 	res, err := a.Connectors.Call(ctx, in.Step.Connector, connectors.Request{
 		RunID: in.Run.RunID, Agent: in.Run.Agent, Team: in.Run.Team, StepID: in.Step.ID,
 		Input: args, DryRun: in.Run.DryRun,

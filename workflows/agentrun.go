@@ -23,6 +23,7 @@ const (
 	ErrBudgetExceeded = "budget_exceeded"
 	ErrInvalid        = "invalid"
 	ErrNonRetryable   = "non_retryable"
+	ErrRefused        = "refused"
 )
 
 // InlineLimit is the largest value passed through workflow history; anything
@@ -72,13 +73,15 @@ type StepRun struct {
 	Model    string         `json:"model,omitempty"`
 	Category string         `json:"category"`
 	Budget   *agents.Budget `json:"budget,omitempty"`
-	Inputs   Value          `json:"inputs"`
+	// Allow is the spec's declared write destinations.
+	Allow  map[string][]string `json:"allow,omitempty"`
+	Inputs Value               `json:"inputs"`
 }
 
 // stepRun is the part of a run its steps need.
 func (in RunInput) stepRun() StepRun {
 	return StepRun{RunID: in.RunID, Team: in.Team, Agent: in.Agent, Version: in.Version, Owner: in.Owner, Trigger: in.Trigger,
-		DryRun: in.DryRun, Model: in.Spec.Model, Category: in.Spec.Purpose.Category, Budget: in.Spec.Budget, Inputs: in.Inputs}
+		DryRun: in.DryRun, Model: in.Spec.Model, Category: in.Spec.Purpose.Category, Budget: in.Spec.Budget, Allow: in.Spec.Allow, Inputs: in.Inputs}
 }
 
 // StepInput is what the step activity needs: the run, the step, the run's
@@ -143,7 +146,7 @@ func StepActivityOptions(st agents.Step) workflow.ActivityOptions {
 			BackoffCoefficient:     2,
 			MaximumInterval:        30 * time.Second,
 			MaximumAttempts:        3,
-			NonRetryableErrorTypes: []string{ErrBudgetExceeded, ErrInvalid, ErrNonRetryable},
+			NonRetryableErrorTypes: []string{ErrBudgetExceeded, ErrInvalid, ErrNonRetryable, ErrRefused},
 		},
 	}
 }

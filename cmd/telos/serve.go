@@ -39,6 +39,8 @@ func config(cmd *cobra.Command, getenv func(string) string) (stack.Config, error
 		FilesRoot:       firstNonEmpty(getenv("TELOS_FILES_ROOT"), "examples/data"),
 		SlackAPIURL:     getenv("TELOS_SLACK_API_URL"),
 		GitHubAPIURL:    getenv("TELOS_GITHUB_API_URL"),
+		JiraURL:         getenv("TELOS_JIRA_URL"),
+		JiraEmail:       getenv("TELOS_JIRA_EMAIL"),
 		AdminKey:        getenv("TELOS_ADMIN_KEY"),
 	}
 	if hosts := getenv("TELOS_HTTP_ALLOW_HOSTS"); hosts != "" {
