@@ -187,6 +187,10 @@ func StepRefs(st Step) []string {
 		collect("llm.system", st.LLM.System)
 		collect("llm.prompt", st.LLM.Prompt)
 	}
+	if st.Agent != nil {
+		collect("agent.system", st.Agent.System)
+		collect("agent.prompt", st.Agent.Prompt)
+	}
 	return sortedKeys(ids)
 }
 

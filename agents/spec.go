@@ -80,6 +80,7 @@ type Step struct {
 	Connector string         `json:"connector,omitempty"`
 	With      map[string]any `json:"with,omitempty"`
 	LLM       *LLMStep       `json:"llm,omitempty"`
+	Agent     *AgentStep     `json:"agent,omitempty"`
 	// TimeoutSeconds bounds one attempt of the step; 0 means the kind's default.
 	TimeoutSeconds int `json:"timeout_seconds,omitempty"`
 }
@@ -93,10 +94,50 @@ type LLMStep struct {
 	Temperature *float64 `json:"temperature,omitempty"`
 }
 
-// Kind names what a step does: "llm" or "connector".
+// AgentStep is an LLM loop that calls a declared subset of connector
+// actions as tools until it answers or a limit ends it.
+type AgentStep struct {
+	Model        string   `json:"model,omitempty"` // defaults to spec.model
+	System       string   `json:"system,omitempty"`
+	Prompt       string   `json:"prompt"`
+	Tools        []string `json:"tools"`
+	MaxTurns     int      `json:"max_turns,omitempty"`      // default 8
+	MaxToolCalls int      `json:"max_tool_calls,omitempty"` // default 16
+	MaxTokens    int      `json:"max_tokens,omitempty"`     // per turn, default 1024
+	TokenBudget  int64    `json:"token_budget,omitempty"`   // all turns together, default 50000
+}
+
+// Agent step defaults and bounds.
+const (
+	DefaultMaxTurns     = 8
+	DefaultMaxToolCalls = 16
+	DefaultTokenBudget  = 50000
+	maxAgentTurns       = 32
+	maxAgentToolCalls   = 64
+)
+
+// Limits returns the step's limits with defaults applied.
+func (a AgentStep) Limits() (turns, calls int, tokens int64) {
+	turns, calls, tokens = a.MaxTurns, a.MaxToolCalls, a.TokenBudget
+	if turns == 0 {
+		turns = DefaultMaxTurns
+	}
+	if calls == 0 {
+		calls = DefaultMaxToolCalls
+	}
+	if tokens == 0 {
+		tokens = DefaultTokenBudget
+	}
+	return turns, calls, tokens
+}
+
+// Kind names what a step does: "llm", "agent" or "connector".
 func (s Step) Kind() string {
-	if s.LLM != nil {
+	switch {
+	case s.LLM != nil:
 		return "llm"
+	case s.Agent != nil:
+		return "agent"
 	}
 	return "connector"
 }

@@ -252,6 +252,52 @@ func (v *validator) maxLen(path, s string, n int) {
 	}
 }
 
+// agent checks an agent step: its model, prompt, tools and limits.
+func (v *validator) agent(path string, i int, a *AgentStep) {
+	if a.Model == "" && v.a.Spec.Model == "" {
+		v.errs.add(path+".model", "no model (set spec.model or this field)")
+	}
+	if strings.Contains(a.Model, "${{") {
+		v.errs.add(path+".model", "must be a model name; references are not allowed here")
+	}
+	v.refs(path+".system", i, a.System)
+	if strings.TrimSpace(a.Prompt) == "" {
+		v.errs.add(path+".prompt", "required")
+	}
+	v.refs(path+".prompt", i, a.Prompt)
+	v.maxLen(path+".system", a.System, maxPromptBytes)
+	v.maxLen(path+".prompt", a.Prompt, maxPromptBytes)
+	if len(a.Tools) == 0 {
+		v.errs.add(path+".tools", "at least one tool (a connector action) is required")
+	}
+	seen := map[string]bool{}
+	for j, t := range a.Tools {
+		p := index(path+".tools", j)
+		switch {
+		case seen[t]:
+			v.errs.addf(p, "duplicate tool %q", t)
+		case v.actions != nil:
+			if _, _, ok := v.actions.Action(t); !ok {
+				v.errs.addf(p, "unknown connector action %q", t)
+			}
+		}
+		seen[t] = true
+	}
+	for _, l := range []struct {
+		name     string
+		val, max int64
+	}{
+		{"max_turns", int64(a.MaxTurns), maxAgentTurns},
+		{"max_tool_calls", int64(a.MaxToolCalls), maxAgentToolCalls},
+		{"max_tokens", int64(a.MaxTokens), maxStepTokens},
+		{"token_budget", a.TokenBudget, 10_000_000},
+	} {
+		if l.val < 0 || l.val > l.max {
+			v.errs.addf(path+"."+l.name, "must be between 1 and %d (0 for the default)", l.max)
+		}
+	}
+}
+
 func (v *validator) allow(allow map[string][]string) {
 	for _, k := range sortedKeys(allow) {
 		known := false
@@ -296,12 +342,21 @@ func (v *validator) step(i int, st Step) {
 		v.errs.add(path+".purpose", msg)
 	}
 	v.maxLen(path+".purpose", st.Purpose, maxStepPurpose)
-	if (st.Connector == "") == (st.LLM == nil) {
-		v.errs.add(path, "set exactly one of connector or llm")
+	kinds := 0
+	for _, set := range []bool{st.Connector != "", st.LLM != nil, st.Agent != nil} {
+		if set {
+			kinds++
+		}
+	}
+	if kinds != 1 {
+		v.errs.add(path, "set exactly one of connector, llm or agent")
 	}
 	v.with(path, i, st)
 	if st.LLM != nil {
 		v.llm(path+".llm", i, st.LLM)
+	}
+	if st.Agent != nil {
+		v.agent(path+".agent", i, st.Agent)
 	}
 	if st.TimeoutSeconds < 0 || st.TimeoutSeconds > maxTimeoutSeconds {
 		v.errs.addf(path+".timeout_seconds", "must be between 0 and %d", maxTimeoutSeconds)

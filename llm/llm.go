@@ -6,7 +6,9 @@ package llm
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/telos-dev/telos/agents"
@@ -25,6 +27,54 @@ type Request struct {
 	MaxTokens int
 	// Temperature is the sampling temperature; nil means the provider's default.
 	Temperature *float64
+	// Messages, when set, is the whole conversation (an agent step's loop)
+	// and replaces System and Prompt.
+	Messages []Message
+	// Tools the model may call.
+	Tools []Tool
+}
+
+// Message is one turn of a conversation.
+type Message struct {
+	Role       string     `json:"role"` // system, user, assistant, tool
+	Content    string     `json:"content,omitempty"`
+	ToolCalls  []ToolCall `json:"tool_calls,omitempty"`
+	ToolCallID string     `json:"tool_call_id,omitempty"`
+}
+
+// Tool is a function the model may call, with a JSON Schema of its arguments.
+type Tool struct {
+	Name        string          `json:"name"`
+	Description string          `json:"description,omitempty"`
+	Parameters  json.RawMessage `json:"parameters,omitempty"`
+}
+
+// ToolCall is the model asking for a tool with JSON arguments.
+type ToolCall struct {
+	ID        string `json:"id"`
+	Name      string `json:"name"`
+	Arguments string `json:"arguments"`
+}
+
+// Text is the conversation flattened for token counting: the system
+// messages, then everything else.
+func (r Request) Text() (system, prompt string) {
+	if len(r.Messages) == 0 {
+		return r.System, r.Prompt
+	}
+	var sys, rest []string
+	for _, m := range r.Messages {
+		body := m.Content
+		for _, tc := range m.ToolCalls {
+			body += "\n" + tc.Name + "(" + tc.Arguments + ")"
+		}
+		if m.Role == "system" {
+			sys = append(sys, body)
+		} else {
+			rest = append(rest, body)
+		}
+	}
+	return strings.Join(sys, "\n"), strings.Join(rest, "\n")
 }
 
 // Response is the answer and exact usage.
@@ -42,6 +92,8 @@ type Response struct {
 	Provider string
 	// ResponseModel is the model name the provider reported.
 	ResponseModel string
+	// ToolCalls are the tools the model asked for; empty means it answered.
+	ToolCalls []ToolCall
 }
 
 // Provider answers chat completions.

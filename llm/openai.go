@@ -2,6 +2,7 @@ package llm
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -71,7 +72,9 @@ func (o *OpenAI) Complete(ctx context.Context, req Request) (Response, error) {
 	client := openai.NewClientWithConfig(cfg)
 
 	complete := o.completeOnce
-	if o.cfg.Stream {
+	// Tool calls arrive in pieces when streamed; agent turns are short, so
+	// they are made without streaming.
+	if o.cfg.Stream && len(req.Tools) == 0 {
 		complete = o.completeStream
 	}
 	resp, usage, err := complete(ctx, client, chatRequest(req))
@@ -86,8 +89,9 @@ func (o *OpenAI) Complete(ctx context.Context, req Request) (Response, error) {
 		if err != nil {
 			return Response{}, &Error{Message: "openai chat completion: estimate usage: " + err.Error()}
 		}
+		system, prompt := req.Text()
 		resp.Usage = agents.Usage{
-			InputTokens:  int64(tok.CountChat(req.System, req.Prompt)),
+			InputTokens:  int64(tok.CountChat(system, prompt)),
 			OutputTokens: int64(tok.Count(resp.Text)),
 		}
 		resp.UsageEstimated = true
@@ -100,11 +104,32 @@ func (o *OpenAI) Complete(ctx context.Context, req Request) (Response, error) {
 // chatRequest is req in go-openai's terms.
 func chatRequest(req Request) openai.ChatCompletionRequest {
 	var msgs []openai.ChatCompletionMessage
-	if req.System != "" {
-		msgs = append(msgs, openai.ChatCompletionMessage{Role: openai.ChatMessageRoleSystem, Content: req.System})
+	if len(req.Messages) > 0 {
+		for _, m := range req.Messages {
+			om := openai.ChatCompletionMessage{Role: m.Role, Content: m.Content, ToolCallID: m.ToolCallID}
+			for _, tc := range m.ToolCalls {
+				om.ToolCalls = append(om.ToolCalls, openai.ToolCall{ID: tc.ID, Type: openai.ToolTypeFunction,
+					Function: openai.FunctionCall{Name: ToolFunctionName(tc.Name), Arguments: tc.Arguments}})
+			}
+			msgs = append(msgs, om)
+		}
+	} else {
+		if req.System != "" {
+			msgs = append(msgs, openai.ChatCompletionMessage{Role: openai.ChatMessageRoleSystem, Content: req.System})
+		}
+		msgs = append(msgs, openai.ChatCompletionMessage{Role: openai.ChatMessageRoleUser, Content: req.Prompt})
 	}
-	msgs = append(msgs, openai.ChatCompletionMessage{Role: openai.ChatMessageRoleUser, Content: req.Prompt})
+	var tools []openai.Tool
+	for _, t := range req.Tools {
+		params := t.Parameters
+		if len(params) == 0 {
+			params = json.RawMessage(`{"type":"object"}`)
+		}
+		tools = append(tools, openai.Tool{Type: openai.ToolTypeFunction, Function: &openai.FunctionDefinition{
+			Name: ToolFunctionName(t.Name), Description: t.Description, Parameters: params}})
+	}
 	c := openai.ChatCompletionRequest{
+		Tools:    tools,
 		Model:    req.Model,
 		Messages: msgs,
 		// max_completion_tokens, not the deprecated max_tokens: reasoning
@@ -132,6 +157,9 @@ func (o *OpenAI) completeOnce(ctx context.Context, client *openai.Client, creq o
 	resp := Response{ResponseModel: r.Model}
 	if len(r.Choices) > 0 {
 		resp.Text = r.Choices[0].Message.Content
+		for _, tc := range r.Choices[0].Message.ToolCalls {
+			resp.ToolCalls = append(resp.ToolCalls, ToolCall{ID: tc.ID, Name: ActionName(tc.Function.Name), Arguments: tc.Function.Arguments})
+		}
 	}
 	return resp, &r.Usage, nil
 }
@@ -322,3 +350,10 @@ func (r *headerRecorder) Do(req *http.Request) (*http.Response, error) {
 	}
 	return resp, err
 }
+
+// ToolFunctionName maps an action id such as "jira.search" to an OpenAI
+// function name, which may not contain dots: "jira__search".
+func ToolFunctionName(action string) string { return strings.ReplaceAll(action, ".", "__") }
+
+// ActionName maps a function name back to its action id.
+func ActionName(function string) string { return strings.ReplaceAll(function, "__", ".") }

@@ -56,11 +56,22 @@ func (s *Sim) Complete(ctx context.Context, req Request) (Response, error) {
 	if maxTokens == 0 {
 		maxTokens = simDefaultMaxTokens
 	}
-	text := extract(tok, req.System, req.Prompt, maxTokens)
+	// In a conversation sim answers the last user message; it calls no tools.
+	system, prompt := req.Text()
+	if n := len(req.Messages); n > 0 {
+		for i := n - 1; i >= 0; i-- {
+			if req.Messages[i].Role == "user" {
+				prompt = req.Messages[i].Content
+				break
+			}
+		}
+	}
+	text := extract(tok, system, prompt, maxTokens)
+	allSystem, allPrompt := req.Text()
 	return Response{
 		Text: text,
 		Usage: agents.Usage{
-			InputTokens:  int64(tok.CountChat(req.System, req.Prompt)),
+			InputTokens:  int64(tok.CountChat(allSystem, allPrompt)),
 			OutputTokens: int64(tok.Count(text)),
 		},
 		Simulated:     true,

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -125,7 +126,7 @@ func TestSimComplete(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Complete: %v", err)
 			}
-			if got != tt.want {
+			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("got %+v\nwant %+v", got, tt.want)
 			}
 		})
@@ -148,7 +149,7 @@ func TestSimDeterministic(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if again != first {
+		if !reflect.DeepEqual(again, first) {
 			t.Fatalf("got %+v, want the first answer %+v", again, first)
 		}
 	}

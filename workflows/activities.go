@@ -57,8 +57,31 @@ type Activities struct {
 // most when its budget is checked.
 const defaultMaxTokens = 1024
 
-// RunStep runs one step attempt and writes its ledger entry, whatever the outcome.
+// RunStep runs one step attempt — an LLM call, a connector action, or one
+// turn or tool call of an agent step — and writes its ledger entry, whatever
+// the outcome.
 func (a *Activities) RunStep(ctx context.Context, in StepInput) (StepResult, error) {
+	switch {
+	case in.ToolCall != nil:
+		return a.attempt(ctx, in, "tool", in.ToolCall.Name, func(scope agents.Scope, e *ledger.Entry) (map[string]any, error) {
+			return a.runTool(ctx, in, e)
+		})
+	case in.Step.Agent != nil:
+		return a.attempt(ctx, in, "agent", "", func(scope agents.Scope, e *ledger.Entry) (map[string]any, error) {
+			return a.runTurn(ctx, in, scope, e)
+		})
+	case in.Step.LLM != nil:
+		return a.attempt(ctx, in, "llm", "", func(scope agents.Scope, e *ledger.Entry) (map[string]any, error) {
+			return a.runLLM(ctx, in, scope, e)
+		})
+	}
+	return a.attempt(ctx, in, "connector", in.Step.Connector, func(scope agents.Scope, e *ledger.Entry) (map[string]any, error) {
+		return a.runConnector(ctx, in, scope, e)
+	})
+}
+
+// attempt runs body as one ledger-recorded attempt.
+func (a *Activities) attempt(ctx context.Context, in StepInput, kind, action string, body func(agents.Scope, *ledger.Entry) (map[string]any, error)) (StepResult, error) {
 	info := activity.GetInfo(ctx)
 	stop := heartbeat(ctx)
 	defer stop()
@@ -73,8 +96,8 @@ func (a *Activities) RunStep(ctx context.Context, in StepInput) (StepResult, err
 		Owner:           in.Run.Owner,
 		Trigger:         in.Run.Trigger,
 		StepID:          in.Step.ID,
-		Kind:            in.Step.Kind(),
-		Action:          in.Step.Connector,
+		Kind:            kind,
+		Action:          action,
 		Purpose:         in.Step.Purpose,
 		PurposeCategory: in.Run.Category,
 		StartedAt:       a.now(),
@@ -83,11 +106,7 @@ func (a *Activities) RunStep(ctx context.Context, in StepInput) (StepResult, err
 	var output map[string]any
 	scope, err := a.scope(ctx, in)
 	if err == nil {
-		if in.Step.LLM != nil {
-			output, err = a.runLLM(ctx, in, scope, &e)
-		} else {
-			output, err = a.runConnector(ctx, in, scope, &e)
-		}
+		output, err = body(scope, &e)
 	}
 	if err == nil {
 		res.Output, e.OutputRef, err = a.storeValue(ctx, output)
@@ -110,6 +129,15 @@ func (a *Activities) RunStep(ctx context.Context, in StepInput) (StepResult, err
 			e.Status = ledger.StatusCanceled
 		}
 	}
+	if in.ToolCall != nil && e.Status == ledger.StatusCompleted {
+		if failed, _ := output["error"].(string); failed != "" {
+			// The tool's failure went back to the model as its result.
+			e.Status, e.Error = ledger.StatusFailed, failed
+			if refused, _ := output["refused"].(bool); refused {
+				e.Status = ledger.StatusRefused
+			}
+		}
+	}
 	// The ledger write must survive the attempt's own cancellation.
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
@@ -128,10 +156,6 @@ func (a *Activities) RunStep(ctx context.Context, in StepInput) (StepResult, err
 
 func (a *Activities) runLLM(ctx context.Context, in StepInput, scope agents.Scope, e *ledger.Entry) (map[string]any, error) {
 	st := in.Step.LLM
-	model := st.Model
-	if model == "" {
-		model = in.Run.Model
-	}
 	system, err := agents.RenderText(st.System, scope)
 	if err != nil {
 		return nil, invalid("llm.system: %v", err)
@@ -140,37 +164,48 @@ func (a *Activities) runLLM(ctx context.Context, in StepInput, scope agents.Scop
 	if err != nil {
 		return nil, invalid("llm.prompt: %v", err)
 	}
+	resp, err := a.callModel(ctx, in, e, llm.Request{Model: firstSet(st.Model, in.Run.Model), System: system, Prompt: prompt, MaxTokens: st.MaxTokens, Temperature: st.Temperature})
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"text": resp.Text, "model": e.Model, "provider": e.Provider}, nil
+}
+
+// callModel makes one LLM call under the run's budgets and fills the ledger
+// entry with its usage and exact cost.
+func (a *Activities) callModel(ctx context.Context, in StepInput, e *ledger.Entry, req llm.Request) (llm.Response, error) {
 	provider, providerName := a.Provider, a.ProviderName
 	if in.Run.DryRun || provider == nil {
 		provider, providerName = a.Sim, "sim"
 	}
-	e.Provider, e.Model = providerName, model
+	system, prompt := req.Text()
+	e.Provider, e.Model = providerName, req.Model
 	e.PromptHash = store.Hash([]byte(system + "\x00" + prompt))
-	price, priced := a.Prices.Lookup(model)
+	price, priced := a.Prices.Lookup(req.Model)
 	e.PriceVersion = a.Prices.Version
 
-	resv, err := a.reserve(ctx, in, e, system, prompt, st.MaxTokens, price, priced)
+	resv, err := a.reserve(ctx, in, e, system, prompt, req.MaxTokens, price, priced)
 	if err != nil {
-		return nil, err
+		return llm.Response{}, err
 	}
 	// Settling and releasing must happen even when the attempt is canceled.
 	bctx := context.WithoutCancel(ctx)
 
-	resp, err := provider.Complete(ctx, llm.Request{Model: model, System: system, Prompt: prompt, MaxTokens: st.MaxTokens, Temperature: st.Temperature})
+	resp, err := provider.Complete(ctx, req)
 	if err != nil {
 		if resv != nil {
 			if rerr := a.Budgets.Release(bctx, resv); rerr != nil {
 				activity.GetLogger(ctx).Warn("release budget reservation", "error", rerr)
 			}
 		}
-		return nil, providerError(err)
+		return llm.Response{}, providerError(err)
 	}
 	e.Usage, e.Simulated, e.UsageEstimated = resp.Usage, resp.Simulated, resp.UsageEstimated
 	e.AnswerHash = store.Hash([]byte(resp.Text))
 	if priced {
 		cost, err := price.Cost(resp.Usage)
 		if err != nil {
-			return nil, temporal.NewNonRetryableApplicationError("price usage: "+err.Error(), ErrNonRetryable, nil)
+			return llm.Response{}, temporal.NewNonRetryableApplicationError("price usage: "+err.Error(), ErrNonRetryable, nil)
 		}
 		e.Cost = cost
 	} else {
@@ -192,16 +227,25 @@ func (a *Activities) runLLM(ctx context.Context, in StepInput, scope agents.Scop
 		// The provider answered with more than max_tokens allowed for: the
 		// spend is recorded, and the run stops before doing anything more.
 		if len(over) > 0 {
-			return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+			return llm.Response{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
 				"this call cost $%s (%d tokens), more than was reserved, and passed the budget of %s", e.Cost, resp.Usage.Total(), strings.Join(over, ", ")), ErrBudgetExceeded, nil)
 		}
 	}
 	if a.AfterLLM != nil {
 		if err := a.AfterLLM(ctx, in.Step.ID, activity.GetInfo(ctx).Attempt); err != nil {
-			return nil, err
+			return llm.Response{}, err
 		}
 	}
-	return map[string]any{"text": resp.Text, "model": model, "provider": providerName}, nil
+	return resp, nil
+}
+
+func firstSet(vs ...string) string {
+	for _, v := range vs {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
 }
 
 // reserve takes the call's worst case — its counted prompt plus max_tokens,
@@ -519,4 +563,117 @@ func connectorError(err error, write bool) error {
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrNonRetryable, nil)
 	}
 	return temporal.NewApplicationError(err.Error(), "connector_retryable")
+}
+
+// maxToolResult bounds what one tool call gives back to the model.
+const maxToolResult = 16 << 10
+
+// runTurn is one model turn of an agent step: the conversation so far plus
+// the last tool results go to the model with the step's tools; the new
+// conversation is stored, and the tool calls (or the answer) come back.
+func (a *Activities) runTurn(ctx context.Context, in StepInput, scope agents.Scope, e *ledger.Entry) (map[string]any, error) {
+	st := in.Step.Agent
+	var msgs []llm.Message
+	if in.Conversation == "" {
+		system, err := agents.RenderText(st.System, scope)
+		if err != nil {
+			return nil, invalid("agent.system: %v", err)
+		}
+		prompt, err := agents.RenderText(st.Prompt, scope)
+		if err != nil {
+			return nil, invalid("agent.prompt: %v", err)
+		}
+		if system != "" {
+			msgs = append(msgs, llm.Message{Role: "system", Content: system})
+		}
+		msgs = append(msgs, llm.Message{Role: "user", Content: prompt})
+	} else if err := a.loadValue(ctx, Value{Ref: in.Conversation}, &msgs); err != nil {
+		return nil, fmt.Errorf("load conversation: %w", err)
+	}
+	for _, r := range in.ToolResults {
+		msgs = append(msgs, llm.Message{Role: "tool", ToolCallID: r.ID, Content: r.Content})
+	}
+	var tools []llm.Tool
+	for _, name := range st.Tools {
+		act, ok := a.Connectors.Lookup(name)
+		if !ok {
+			return nil, invalid("agent.tools: unknown action %q", name)
+		}
+		tools = append(tools, llm.Tool{Name: act.ID, Description: act.Description, Parameters: act.InputSchema})
+	}
+	resp, err := a.callModel(ctx, in, e, llm.Request{Model: firstSet(st.Model, in.Run.Model), Messages: msgs, Tools: tools, MaxTokens: st.MaxTokens})
+	if err != nil {
+		return nil, err
+	}
+	msgs = append(msgs, llm.Message{Role: "assistant", Content: resp.Text, ToolCalls: resp.ToolCalls})
+	b, err := json.Marshal(msgs)
+	if err != nil {
+		return nil, err
+	}
+	ref, err := a.Store.PutBlob(ctx, b)
+	if err != nil {
+		return nil, err
+	}
+	calls := resp.ToolCalls
+	if calls == nil {
+		calls = []llm.ToolCall{}
+	}
+	return map[string]any{"text": resp.Text, "tool_calls": calls, "conversation": ref, "turn": in.Turn, "model": e.Model, "provider": e.Provider}, nil
+}
+
+// runTool makes one tool call of an agent step. The tool must be one the
+// step declares, and writes go only to declared destinations. A call the
+// tool refuses or fails goes back to the model as the result, so the model
+// can correct itself; only retryable failures fail the attempt.
+func (a *Activities) runTool(ctx context.Context, in StepInput, e *ledger.Entry) (map[string]any, error) {
+	tc := in.ToolCall
+	declared := false
+	for _, t := range in.Step.Agent.Tools {
+		declared = declared || t == tc.Name
+	}
+	result := func(content string, failed error, refused bool) map[string]any {
+		out := map[string]any{"content": content}
+		if failed != nil {
+			out["error"], out["refused"] = failed.Error(), refused
+		}
+		return out
+	}
+	if !declared {
+		err := fmt.Errorf("refused: %s is not one of this step's tools", tc.Name)
+		return result(err.Error(), err, true), nil
+	}
+	var args map[string]any
+	if err := json.Unmarshal([]byte(firstSet(tc.Arguments, "{}")), &args); err != nil {
+		err = fmt.Errorf("invalid_input: the arguments are not a JSON object")
+		return result(err.Error(), err, false), nil
+	}
+	act, _ := a.Connectors.Lookup(tc.Name)
+	if act.Class == connectors.Write {
+		connector, _, _ := strings.Cut(act.ID, ".")
+		if allowed, dest := agents.DestinationAllowed(in.Run.Allow, connector, args[act.Destination]); !allowed {
+			err := fmt.Errorf("refused: %s to %q is not declared in spec.allow.%s", act.ID, dest, connector)
+			return result(err.Error(), err, true), nil
+		}
+	}
+	res, err := a.Connectors.Call(ctx, tc.Name, connectors.Request{
+		RunID: in.Run.RunID, Agent: in.Run.Agent, Team: in.Run.Team, StepID: in.Step.ID + "/" + tc.ID,
+		Input: args, DryRun: in.Run.DryRun,
+	})
+	if err != nil {
+		var ce *connectors.Error
+		if errors.As(err, &ce) && ce.Retryable && (act.Class == connectors.Read || ce.RateLimited) {
+			return nil, connectorError(err, act.Class == connectors.Write)
+		}
+		return result("error: "+err.Error(), err, false), nil
+	}
+	e.OutcomeRef = res.OutcomeRef
+	b, err := json.Marshal(res.Output)
+	if err != nil {
+		return nil, err
+	}
+	content := string(b)
+	if len(content) > maxToolResult {
+		content = content[:maxToolResult] + "…(truncated)"
+	}
+	return result(content, nil, false), nil
 }

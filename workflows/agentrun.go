@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/telos-dev/telos/agents"
+	"github.com/telos-dev/telos/llm"
 )
 
 // TaskQueue is where AgentRun workflows and their activities are scheduled.
@@ -87,9 +88,21 @@ func (in RunInput) stepRun() StepRun {
 // StepInput is what the step activity needs: the run, the step, the run's
 // inputs and the outputs of the earlier steps this step references.
 type StepInput struct {
-	Run     StepRun          `json:"run"`
-	Step    agents.Step      `json:"step"`
-	Outputs map[string]Value `json:"outputs,omitempty"`
+	// Turn, Conversation and ToolResults drive one turn of an agent step;
+	// ToolCall makes the attempt one of its tool calls.
+	Turn         int              `json:"turn,omitempty"`
+	Conversation string           `json:"conversation,omitempty"` // blob ref of the messages so far
+	ToolResults  []ToolResult     `json:"tool_results,omitempty"`
+	ToolCall     *llm.ToolCall    `json:"tool_call,omitempty"`
+	Run          StepRun          `json:"run"`
+	Step         agents.Step      `json:"step"`
+	Outputs      map[string]Value `json:"outputs,omitempty"`
+}
+
+// ToolResult is a tool call's answer, given back to the model.
+type ToolResult struct {
+	ID      string `json:"id"`
+	Content string `json:"content"`
 }
 
 // StepResult is what one step produced.
@@ -165,9 +178,14 @@ func AgentRun(ctx workflow.Context, in RunInput) (RunResult, error) {
 		for _, id := range refs {
 			sin.Outputs[id] = outputs[id]
 		}
-		actx := workflow.WithActivityOptions(ctx, StepActivityOptions(st))
 		var out StepResult
-		err := workflow.ExecuteActivity(actx, RunStepActivity, sin).Get(actx, &out)
+		var err error
+		if st.Agent != nil {
+			out, err = runAgentStep(ctx, sin)
+		} else {
+			actx := workflow.WithActivityOptions(ctx, StepActivityOptions(st))
+			err = workflow.ExecuteActivity(actx, RunStepActivity, sin).Get(actx, &out)
+		}
 		if err != nil {
 			res.Status, res.Error = statusOf(err), fmt.Sprintf("step %s: %s", st.ID, errorMessage(err))
 			if ctx.Err() != nil {
@@ -190,6 +208,83 @@ func AgentRun(ctx workflow.Context, in RunInput) (RunResult, error) {
 		return res, fmt.Errorf("record run status: %w", err)
 	}
 	return res, nil
+}
+
+// ErrAgentLimit ends an agent step that reached one of its limits.
+const ErrAgentLimit = "agent_limit"
+
+// turnOutput is what an agent turn returns through history: the tool calls
+// to make, or the final answer, and where the conversation is stored.
+type turnOutput struct {
+	Text         string         `json:"text"`
+	ToolCalls    []llm.ToolCall `json:"tool_calls"`
+	Conversation string         `json:"conversation"`
+}
+
+// runAgentStep is the loop of an agent step: a model turn, then each tool
+// call it asks for, each its own activity and ledger record, until the model
+// answers or a limit — turns, tool calls, tokens, or the same call three
+// times — ends the step with a clear error.
+func runAgentStep(ctx workflow.Context, in StepInput) (StepResult, error) {
+	st := in.Step
+	maxTurns, maxCalls, tokenBudget := st.Agent.Limits()
+	stop := func(format string, args ...any) (StepResult, error) {
+		return StepResult{}, temporal.NewNonRetryableApplicationError("stopped: "+fmt.Sprintf(format, args...), ErrAgentLimit, nil)
+	}
+	var total StepResult
+	calls := 0
+	seen := map[string]int{}
+	for turn := 1; ; turn++ {
+		if turn > maxTurns {
+			return stop("%d turns (max_turns) without a final answer", maxTurns)
+		}
+		opts := StepActivityOptions(st)
+		opts.ActivityID = fmt.Sprintf("step/%s/turn/%d", st.ID, turn)
+		in.Turn, in.ToolCall = turn, nil
+		var res StepResult
+		tctx := workflow.WithActivityOptions(ctx, opts)
+		if err := workflow.ExecuteActivity(tctx, RunStepActivity, in).Get(tctx, &res); err != nil {
+			return StepResult{}, err
+		}
+		total.Usage, total.Cost = total.Usage.Add(res.Usage), total.Cost+res.Cost
+		var out turnOutput
+		if err := json.Unmarshal(res.Output.Inline, &out); err != nil {
+			return StepResult{}, fmt.Errorf("agent turn output: %w", err)
+		}
+		if len(out.ToolCalls) == 0 {
+			total.Output = res.Output
+			return total, nil
+		}
+		if total.Usage.Total() >= tokenBudget {
+			return stop("%d tokens used, the step's token_budget is %d", total.Usage.Total(), tokenBudget)
+		}
+		in.Conversation, in.ToolResults = out.Conversation, nil
+		for _, tc := range out.ToolCalls {
+			calls++
+			if calls > maxCalls {
+				return stop("%d tool calls (max_tool_calls)", maxCalls)
+			}
+			key := tc.Name + "\x00" + tc.Arguments
+			if seen[key]++; seen[key] >= 3 {
+				return stop("the model asked for %s with the same arguments 3 times", tc.Name)
+			}
+			call := tc
+			topts := StepActivityOptions(st)
+			topts.ActivityID = fmt.Sprintf("step/%s/tool/%d", st.ID, calls)
+			tin := in
+			tin.ToolCall, tin.ToolResults = &call, nil
+			var tres StepResult
+			cctx := workflow.WithActivityOptions(ctx, topts)
+			if err := workflow.ExecuteActivity(cctx, RunStepActivity, tin).Get(cctx, &tres); err != nil {
+				return StepResult{}, err
+			}
+			var content struct {
+				Content string `json:"content"`
+			}
+			_ = json.Unmarshal(tres.Output.Inline, &content)
+			in.ToolResults = append(in.ToolResults, ToolResult{ID: tc.ID, Content: content.Content})
+		}
+	}
 }
 
 // statusOf maps a step failure to the run's status.
