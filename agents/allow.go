@@ -10,7 +10,7 @@ import (
 // AllowConnectors are the connectors whose write destinations an agent must
 // declare in spec.allow. inbox writes only to the agent's own team and needs
 // no declaration.
-var AllowConnectors = []string{"email", "github", "http", "jira", "slack"}
+var AllowConnectors = []string{"email", "github", "http", "jira", "mcp", "slack"}
 
 // DestinationAllowed reports whether a write of connector to dest is declared
 // in allow. It is the defence against a prompt or a document talking an agent
@@ -20,7 +20,8 @@ var AllowConnectors = []string{"email", "github", "http", "jira", "slack"}
 // Matching: slack channels by name with or without "#", case-insensitively;
 // github repositories "owner/name" or "owner/*"; jira projects by key (an
 // issue key ABC-123 belongs to project ABC); email recipients by domain
-// (every recipient must match); http by URL host (host or host:port).
+// (every recipient must match); http by URL host (host or host:port); mcp by
+// server name.
 func DestinationAllowed(allow map[string][]string, connector string, dest any) (bool, string) {
 	patterns := allow[connector]
 	switch connector {
@@ -57,6 +58,10 @@ func DestinationAllowed(allow map[string][]string, connector string, dest any) (
 			if strings.EqualFold(p, s) || strings.EqualFold(p, owner+"/*") {
 				return true, ""
 			}
+		}
+	case "mcp":
+		if containsFold(patterns, s) {
+			return true, ""
 		}
 	case "jira":
 		project, _, _ := strings.Cut(s, "-")

@@ -177,3 +177,30 @@ type ActionCatalog interface {
 	// Action reports whether id (e.g. "http.get") exists and its required and optional parameters.
 	Action(id string) (required, optional []string, ok bool)
 }
+
+// MCPServers lists the MCP servers a spec may call: those declared in
+// spec.allow.mcp and those named literally by mcp steps. Approval pins each
+// one's tool list.
+func (s Spec) MCPServers() []string {
+	seen := map[string]bool{}
+	for _, v := range s.Allow["mcp"] {
+		seen[v] = true
+	}
+	for _, st := range s.Steps {
+		if len(st.Connector) > 4 && st.Connector[:4] == "mcp." {
+			if v, ok := st.With["server"].(string); ok && v != "" && !containsRef(v) {
+				seen[v] = true
+			}
+		}
+	}
+	return sortedKeys(seen)
+}
+
+func containsRef(s string) bool {
+	for i := 0; i+2 < len(s); i++ {
+		if s[i:i+3] == "${{" {
+			return true
+		}
+	}
+	return false
+}

@@ -97,6 +97,25 @@ func (s *Server) review(action string) echo.HandlerFunc {
 			if err := s.checkCategory(c, &a, nil); err != nil {
 				return newError(http.StatusConflict, "cannot approve: purpose category "+strconv.Quote(a.Spec.Purpose.Category)+" is no longer in the taxonomy; submit a version with a current category")
 			}
+			// Pin the tools of every MCP server the version may call, as the
+			// reviewer approves them: if a server changes its tools later,
+			// runs of this version stop until it is reviewed again.
+			if servers := a.Spec.MCPServers(); len(servers) > 0 {
+				if s.MCPFingerprint == nil {
+					return newError(http.StatusConflict, "cannot approve: the agent calls MCP servers and none are configured (TELOS_MCP_SERVERS)")
+				}
+				pins := map[string]string{}
+				for _, srv := range servers {
+					fp, err := s.MCPFingerprint(ctx, st.Team, srv)
+					if err != nil {
+						return newError(http.StatusConflict, fmt.Sprintf("cannot approve: MCP server %q could not be listed to pin its tools: %v", srv, err))
+					}
+					pins[srv] = fp
+				}
+				if err := s.Store.SetVersionPins(ctx, st.Team, st.Name, version, pins); err != nil {
+					return err
+				}
+			}
 		}
 		au := s.audit(c, "agent."+action, "agent_version", fmt.Sprintf("%s/%s@%d", st.Team, st.Name, version), st.Team, comment)
 		to, err := s.Store.Transition(ctx, st.Team, st.Name, version, action, p.User, comment, au)

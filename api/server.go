@@ -43,6 +43,9 @@ type Server struct {
 	RedisPrefix string
 	// Namespace is the Temporal namespace runs and schedules live in.
 	Namespace string
+	// MCPFingerprint lists an MCP server's tools for a team now and returns
+	// their fingerprint; approval pins it into the version.
+	MCPFingerprint func(ctx context.Context, team, server string) (string, error)
 	Logger    *slog.Logger
 	// Now and NewID are injected so tests control time and identifiers.
 	Now   func() time.Time

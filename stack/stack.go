@@ -31,6 +31,7 @@ import (
 	"github.com/telos-dev/telos/connectors/httpconn"
 	"github.com/telos-dev/telos/connectors/inbox"
 	"github.com/telos-dev/telos/connectors/jira"
+	"github.com/telos-dev/telos/connectors/mcp"
 	"github.com/telos-dev/telos/connectors/slack"
 	"github.com/telos-dev/telos/devstack"
 	"github.com/telos-dev/telos/llm"
@@ -72,6 +73,9 @@ type Config struct {
 	// JiraEmail the account its API token belongs to; no URL, no jira actions.
 	JiraURL   string
 	JiraEmail string
+	// MCPServers maps the MCP server names agents may use to their
+	// streamable HTTP endpoints; none, no mcp actions.
+	MCPServers map[string]string
 	// SMTP is the operator's mail server for email.send; no Host, no email.
 	SMTP email.Config
 
@@ -262,7 +266,57 @@ func Registry(cfg Config, st *store.Store, vault *secrets.Vault) *connectors.Reg
 			r.Register(a)
 		}
 	}
+	if mc := mcpConfig(cfg, st, vault); mc != nil {
+		for _, a := range mcp.Actions(*mc) {
+			r.Register(a)
+		}
+	}
 	return r
+}
+
+// MCPTokenSecret names the optional team secret sent as a bearer token to
+// MCP servers.
+const MCPTokenSecret = "mcp-token"
+
+// mcpConfig builds the MCP connector's config: operator-named servers, the
+// team's optional token, and pins read from the run's approved version.
+func mcpConfig(cfg Config, st *store.Store, vault *secrets.Vault) *mcp.Config {
+	if len(cfg.MCPServers) == 0 {
+		return nil
+	}
+	token := secretToken(vault, MCPTokenSecret)
+	return &mcp.Config{
+		Servers: cfg.MCPServers,
+		Token: func(ctx context.Context, team, _ string) (string, error) {
+			if vault == nil {
+				return "", nil
+			}
+			t, err := token(ctx, team)
+			var ce *connectors.Error
+			if errors.As(err, &ce) && ce.Code == connectors.CodeAuth {
+				return "", nil // the token is optional: servers without auth need none
+			}
+			return t, err
+		},
+		Pins: func(ctx context.Context, req connectors.Request, server string) (string, bool, error) {
+			run, err := st.Run(ctx, req.RunID)
+			if err != nil {
+				return "", false, err
+			}
+			if run.Trigger == "dry-run" {
+				return "", false, nil // drafts are not pinned yet
+			}
+			pins, err := st.VersionPins(ctx, run.Team, run.Agent, run.Version)
+			if err != nil {
+				return "", false, err
+			}
+			pin, ok := pins[server]
+			if !ok {
+				return "", false, connectors.Errorf(mcp.CodeToolsChanged, "mcp server %q was not pinned when this version was approved; declare it in spec.allow.mcp and have the agent re-reviewed", server)
+			}
+			return pin, true, nil
+		},
+	}
 }
 
 // secretToken reads the secret name of a run's team, for a connector's
@@ -322,6 +376,12 @@ func (s *Stack) startAPI(registry *connectors.Registry) error {
 	}
 	srv := &api.Server{Store: s.Store, Temporal: s.Temporal, Redis: s.Redis, Actions: registry, Prices: s.Prices, Budgets: s.Budgets, Secrets: s.Secrets,
 		RedisPrefix: s.Config.RedisPrefix, Namespace: s.Config.Namespace, Logger: s.Config.Logger}
+	if mc := mcpConfig(s.Config, s.Store, s.Secrets); mc != nil {
+		srv.MCPFingerprint = func(ctx context.Context, team, server string) (string, error) {
+			fp, _, err := mc.ToolsFingerprint(ctx, team, server)
+			return fp, err
+		}
+	}
 	addr := s.Config.Addr
 	if addr == "" {
 		addr = "127.0.0.1:8080"

@@ -257,4 +257,9 @@ var postgresMigrations = []migration{
 			PRIMARY KEY (team, name)
 		)`,
 	}},
+	{5, []string{
+		// pins holds, per approved version, the tool-list fingerprint of each
+		// MCP server it may call, as its reviewer saw them (JSON object).
+		`ALTER TABLE agent_versions ADD COLUMN pins TEXT COLLATE "C" NOT NULL DEFAULT '{}'`,
+	}},
 }

@@ -299,6 +299,11 @@ var sqliteMigrations = []migration{
 			PRIMARY KEY (team, name)
 		)`,
 	}},
+	{5, []string{
+		// pins holds, per approved version, the tool-list fingerprint of each
+		// MCP server it may call, as its reviewer saw them (JSON object).
+		`ALTER TABLE agent_versions ADD COLUMN pins TEXT NOT NULL DEFAULT '{}'`,
+	}},
 }
 
 // migrate applies the schema versions the database does not have yet, each

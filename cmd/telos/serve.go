@@ -67,6 +67,16 @@ func config(cmd *cobra.Command, getenv func(string) string) (stack.Config, error
 			}
 		}
 	}
+	if v := getenv("TELOS_MCP_SERVERS"); v != "" {
+		cfg.MCPServers = map[string]string{}
+		for _, kv := range strings.Split(v, ",") {
+			name, u, ok := strings.Cut(strings.TrimSpace(kv), "=")
+			if !ok || name == "" || !strings.HasPrefix(u, "http") {
+				return cfg, fmt.Errorf("TELOS_MCP_SERVERS: %q is not name=https://endpoint", kv)
+			}
+			cfg.MCPServers[name] = u
+		}
+	}
 	zone := firstNonEmpty(getenv("TELOS_BUDGET_TZ"), "UTC")
 	loc, err := time.LoadLocation(zone)
 	if err != nil {
