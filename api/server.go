@@ -46,7 +46,7 @@ type Server struct {
 	// MCPFingerprint lists an MCP server's tools for a team now and returns
 	// their fingerprint; approval pins it into the version.
 	MCPFingerprint func(ctx context.Context, team, server string) (string, error)
-	Logger    *slog.Logger
+	Logger         *slog.Logger
 	// Now and NewID are injected so tests control time and identifiers.
 	Now   func() time.Time
 	NewID func() string
