@@ -58,7 +58,17 @@ func OpenSQLite(ctx context.Context, path string) (*Store, error) {
 	}
 	db.SetMaxOpenConns(4)
 	s := &Store{db: &sqlDB{DB: db, dialect: sqliteDialect}, now: func() time.Time { return time.Now().UTC() }}
-	if err := s.migrate(ctx, sqliteMigrations); err != nil {
+	// Processes opening a new database together race to switch it to WAL,
+	// and SQLite answers the loser "busy" at once, without waiting; a
+	// migration found busy is simply tried again.
+
+	for attempt := 0; attempt < 50; attempt++ {
+		if err = s.migrate(ctx, sqliteMigrations); err == nil || !strings.Contains(err.Error(), "SQLITE_BUSY") {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil {
 		db.Close()
 		return nil, err
 	}
