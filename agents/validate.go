@@ -298,6 +298,27 @@ func (v *validator) agent(path string, i int, a *AgentStep) {
 	}
 }
 
+// allowPatterns say what a declared destination looks like per connector; no
+// wildcards beyond a GitHub owner's "owner/*", so a reviewer reads exactly
+// where an agent may write.
+var allowPatterns = map[string]*regexp.Regexp{
+	"email":  regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+$`),
+	"github": regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]*/([A-Za-z0-9._-]+|\*)$`),
+	"http":   regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?$`),
+	"jira":   regexp.MustCompile(`^[A-Z][A-Z0-9_]+$`),
+	"mcp":    regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`),
+	"slack":  regexp.MustCompile(`^#?[a-z0-9][a-z0-9._-]{0,79}$`),
+}
+
+var allowRules = map[string]string{
+	"email":  "must be a recipient domain such as \"acme.com\"",
+	"github": "must be a repository \"owner/name\" or \"owner/*\"",
+	"http":   "must be a host or host:port such as \"hooks.example.com\" (no scheme, path or wildcard)",
+	"jira":   "must be a project key such as \"ENG\"",
+	"mcp":    "must be the name of an MCP server the operator configured",
+	"slack":  "must be a channel name such as \"#platform-deps\"",
+}
+
 func (v *validator) allow(allow map[string][]string) {
 	for _, k := range sortedKeys(allow) {
 		known := false
@@ -309,8 +330,8 @@ func (v *validator) allow(allow map[string][]string) {
 			continue
 		}
 		for i, d := range allow[k] {
-			if strings.TrimSpace(d) == "" || strings.Contains(d, "${{") {
-				v.errs.add(index("spec.allow."+k, i), "must be a destination name, not empty or a reference")
+			if !allowPatterns[k].MatchString(d) {
+				v.errs.add(index("spec.allow."+k, i), allowRules[k])
 			}
 		}
 	}

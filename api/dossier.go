@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"regexp"
 	"sort"
@@ -33,8 +34,10 @@ type dossier struct {
 	Actions         []dossierAction `json:"actions"`
 	Budget          *agents.Budget  `json:"budget"`
 	// Allow is where the agent declares it may write; writes elsewhere are refused.
-	Allow   map[string][]string `json:"declared_destinations"`
-	Reviews []store.Review      `json:"reviews"`
+	Allow map[string][]string `json:"declared_destinations"`
+	// Warnings are problems a reviewer should see before approving.
+	Warnings []string       `json:"warnings"`
+	Reviews  []store.Review `json:"reviews"`
 }
 
 type estimate struct {
@@ -55,13 +58,14 @@ type monthly struct {
 }
 
 type dossierStep struct {
-	ID          string `json:"id"`
-	Kind        string `json:"kind"`
-	Purpose     string `json:"purpose"`
-	Model       string `json:"model,omitempty"`
-	Action      string `json:"action,omitempty"`
-	Class       string `json:"class,omitempty"`
-	Destination string `json:"destination,omitempty"`
+	Tools       []string `json:"tools,omitempty"`
+	ID          string   `json:"id"`
+	Kind        string   `json:"kind"`
+	Purpose     string   `json:"purpose"`
+	Model       string   `json:"model,omitempty"`
+	Action      string   `json:"action,omitempty"`
+	Class       string   `json:"class,omitempty"`
+	Destination string   `json:"destination,omitempty"`
 }
 
 type dossierAction struct {
@@ -110,20 +114,50 @@ func (s *Server) getDossier(c echo.Context) error {
 	}
 
 	byAction := map[string]*dossierAction{}
+	addAction := func(act connectors.Action, dest string) {
+		da := byAction[act.ID]
+		if da == nil {
+			da = &dossierAction{Action: act.ID, Class: string(act.Class), Description: act.Description, Destinations: []string{}}
+			byAction[act.ID] = da
+		}
+		if dest != "" && !contains(da.Destinations, dest) {
+			da.Destinations = append(da.Destinations, dest)
+		}
+	}
+	d.Warnings = []string{}
 	for _, step := range a.Spec.Steps {
 		ds := dossierStep{ID: step.ID, Kind: step.Kind(), Purpose: step.Purpose, Action: step.Connector}
-		if step.LLM != nil {
+		switch {
+		case step.LLM != nil:
 			ds.Model = firstNonEmpty(step.LLM.Model, a.Spec.Model)
-		} else if act, ok := s.Actions.Lookup(step.Connector); ok {
-			ds.Class = string(act.Class)
-			ds.Destination = destination(act, step)
-			da := byAction[act.ID]
-			if da == nil {
-				da = &dossierAction{Action: act.ID, Class: string(act.Class), Description: act.Description, Destinations: []string{}}
-				byAction[act.ID] = da
+		case step.Agent != nil:
+			// The model picks destinations at run time: what bounds them is
+			// spec.allow, so that is what the reviewer is shown.
+			ds.Model, ds.Tools = firstNonEmpty(step.Agent.Model, a.Spec.Model), step.Agent.Tools
+			for _, t := range step.Agent.Tools {
+				if act, ok := s.Actions.Lookup(t); ok {
+					dest := "chosen by the model"
+					if act.Class == connectors.Write {
+						connector, _, _ := strings.Cut(act.ID, ".")
+						dest = "chosen by the model, limited to spec.allow." + connector
+						if connector == "inbox" {
+							dest = "the agent's team inbox"
+						}
+					}
+					addAction(act, dest)
+				}
 			}
-			if ds.Destination != "" && !contains(da.Destinations, ds.Destination) {
-				da.Destinations = append(da.Destinations, ds.Destination)
+		default:
+			if act, ok := s.Actions.Lookup(step.Connector); ok {
+				ds.Class = string(act.Class)
+				ds.Destination = destination(act, step)
+				addAction(act, ds.Destination)
+				if act.Class == connectors.Write && !strings.Contains(ds.Destination, "${{") {
+					connector, _, _ := strings.Cut(act.ID, ".")
+					if ok, dest := agents.DestinationAllowed(a.Spec.Allow, connector, step.With[act.Destination]); !ok {
+						d.Warnings = append(d.Warnings, fmt.Sprintf("step %s writes to %q, which spec.allow.%s does not declare: its runs will be refused", step.ID, dest, connector))
+					}
+				}
 			}
 		}
 		d.Steps = append(d.Steps, ds)
@@ -146,7 +180,13 @@ func (s *Server) estimate(c echo.Context, st store.AgentState, version int, spec
 	if err != nil {
 		return estimate{}, err
 	}
-	if stats.Runs == 0 {
+	hasAgent := false
+	for _, st := range spec.Steps {
+		hasAgent = hasAgent || st.Agent != nil
+	}
+	// Dry runs use sim, which never calls tools, so they say nothing about
+	// what an agent step's loop costs: its token budget bounds it.
+	if stats.Runs == 0 || hasAgent {
 		return s.forecast(spec), nil
 	}
 	return estimate{Source: "dry_runs", DryRuns: stats.Runs, InputTokens: stats.Usage.InputTokens / stats.Runs,
@@ -204,6 +244,28 @@ func destination(act connectors.Action, step agents.Step) string {
 func (s *Server) forecast(spec agents.Spec) estimate {
 	e := estimate{Source: "forecast"}
 	for _, step := range spec.Steps {
+		if step.Agent != nil {
+			// An agent step may use up to its token budget: the forecast is
+			// that upper bound, with output at its per-turn cap × turns.
+			turns, _, budget := step.Agent.Limits()
+			perTurn := int64(step.Agent.MaxTokens)
+			if perTurn == 0 {
+				perTurn = 1024
+			}
+			u := agents.Usage{OutputTokens: min(perTurn*int64(turns), budget/4)}
+			u.InputTokens = budget - u.OutputTokens
+			e.InputTokens += u.InputTokens
+			e.OutputTokens += u.OutputTokens
+			model := firstNonEmpty(step.Agent.Model, spec.Model)
+			if price, ok := s.Prices.Lookup(model); ok {
+				if cost, err := price.Cost(u); err == nil {
+					e.Cost += cost
+				}
+			} else {
+				e.Unpriced = true
+			}
+			continue
+		}
 		if step.LLM == nil {
 			continue
 		}

@@ -103,7 +103,7 @@ func scheduleSpec(req scheduleRequest, cur *client.ScheduleSpec, curPolicy *clie
 		errs.add("cron", "required: set cron or every")
 	}
 	if req.Timezone != nil {
-		if _, err := time.LoadLocation(*req.Timezone); err != nil || *req.Timezone == "" {
+		if _, err := time.LoadLocation(*req.Timezone); err != nil || *req.Timezone == "" || *req.Timezone == "Local" {
 			errs.add("timezone", "must be an IANA time zone such as \"Europe/Berlin\"")
 		}
 		spec.TimeZoneName = *req.Timezone
@@ -214,6 +214,11 @@ func (s *Server) createSchedule(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	// A calendar that never matches (31 February) is a mistake, not a schedule.
+	if times, err := s.matchingTimes(c, id, s.Now(), s.Now().Add(400*24*time.Hour)); err == nil && len(times) == 0 {
+		_ = s.Temporal.ScheduleClient().GetHandle(ctx, id).Delete(ctx)
+		return fieldError(http.StatusUnprocessableEntity, "cron", "never fires: no matching time in the next 400 days")
+	}
 	if err := s.Store.AppendAudit(ctx, s.audit(c, "schedule.created", "schedule", id, st.Team, describeSpec(spec))); err != nil {
 		return err
 	}
@@ -272,13 +277,15 @@ func (s *Server) viewSchedule(c echo.Context, st store.AgentState, id string, d 
 	if ss := d.Schedule.State; ss != nil {
 		v.Paused, v.Note = ss.Paused, ss.Note
 	}
-	for _, t := range d.Info.NextActionTimes {
-		v.NextRuns = append(v.NextRuns, t.UTC().Format(time.RFC3339))
-	}
 	v.RecentRunsCount = d.Info.NumActions
-	f, err := s.monthlyForecast(c, st, id)
+	f, times, err := s.monthlyForecast(c, st, id)
 	if err != nil {
 		return v, err
+	}
+	// Next runs come from the same fresh answer as the forecast; the
+	// schedule's description lags behind an edit.
+	for _, t := range times[:min(5, len(times))] {
+		v.NextRuns = append(v.NextRuns, t.UTC().Format(time.RFC3339))
 	}
 	v.Forecast = f
 	return v, nil
@@ -286,27 +293,27 @@ func (s *Server) viewSchedule(c echo.Context, st store.AgentState, id string, d 
 
 // monthlyForecast is runs in the next 30 days (as Temporal will start them,
 // time zone and daylight saving included) × the estimated cost of one run.
-func (s *Server) monthlyForecast(c echo.Context, st store.AgentState, id string) (*forecastV, error) {
+func (s *Server) monthlyForecast(c echo.Context, st store.AgentState, id string) (*forecastV, []time.Time, error) {
 	ctx := c.Request().Context()
 	now := s.Now()
 	times, err := s.matchingTimes(c, id, now, now.Add(forecastWindow))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	av, err := s.Store.AgentVersion(ctx, st.Team, st.Name, st.ApprovedVersion)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	a, err := decodeAgent(av)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	est, err := s.estimate(c, st, av.Version, a.Spec)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	n := int64(len(times))
-	return &forecastV{RunsPerMonth: n, PerRun: est.Cost, Cost: est.Cost * agents.Money(n), Source: est.Source}, nil
+	return &forecastV{RunsPerMonth: n, PerRun: est.Cost, Cost: est.Cost * agents.Money(n), Source: est.Source}, times, nil
 }
 
 // matchingTimes asks Temporal when a schedule fires between from and to.

@@ -126,6 +126,30 @@ func TestAgentStepToolsAndInjection(t *testing.T) {
 		t.Errorf("model requests: %d tools, second turn messages %s", len(tools), second)
 	}
 
+	// The dossier shows what the agent step may do, and its cost bound.
+	var dossier struct {
+		Estimate struct {
+			Source string `json:"source"`
+			Input  int64  `json:"input_tokens"`
+			Cost   string `json:"cost_usd"`
+		} `json:"estimate_per_run"`
+		Actions []struct {
+			Action       string   `json:"action"`
+			Class        string   `json:"class"`
+			Destinations []string `json:"destinations"`
+		} `json:"actions"`
+	}
+	c.json("GET", "/v1/agents/triage/versions/1/dossier", nil, http.StatusOK, &dossier)
+	// gpt-4o-mini, token budget 50,000: 5 turns × 1,024 output, the rest input:
+	// 44,880 × $0.15/M + 5,120 × $0.60/M.
+	if dossier.Estimate.Source != "forecast" || dossier.Estimate.Input != 50000-5*1024 || dossier.Estimate.Cost != "0.009804" {
+		t.Errorf("estimate: got %+v", dossier.Estimate)
+	}
+	if len(dossier.Actions) != 2 || dossier.Actions[1].Action != "slack.post_message" || dossier.Actions[1].Class != "write" ||
+		fmt.Sprint(dossier.Actions[1].Destinations) != "[chosen by the model, limited to spec.allow.slack]" {
+		t.Errorf("dossier actions: got %+v", dossier.Actions)
+	}
+
 	// A model stuck on one call is stopped on the third repetition.
 	stuck := newScriptedModel(t, toolCall("call_x", "files__read", `{"path":"notes.md"}`))
 	s2 := startStack(t, Config{FilesRoot: root, OpenAIBaseURL: stuck.URL + "/v1", OpenAIAPIKey: "sk-test"})

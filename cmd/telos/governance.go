@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -197,21 +198,24 @@ type dossierView struct {
 		Cost         agents.Money `json:"cost_usd"`
 	} `json:"monthly_forecast"`
 	Steps []struct {
-		ID          string `json:"id"`
-		Kind        string `json:"kind"`
-		Purpose     string `json:"purpose"`
-		Model       string `json:"model"`
-		Action      string `json:"action"`
-		Class       string `json:"class"`
-		Destination string `json:"destination"`
+		ID          string   `json:"id"`
+		Kind        string   `json:"kind"`
+		Purpose     string   `json:"purpose"`
+		Model       string   `json:"model"`
+		Action      string   `json:"action"`
+		Class       string   `json:"class"`
+		Destination string   `json:"destination"`
+		Tools       []string `json:"tools"`
 	} `json:"steps"`
 	Actions []struct {
 		Action       string   `json:"action"`
 		Class        string   `json:"class"`
 		Destinations []string `json:"destinations"`
 	} `json:"actions"`
-	Budget  *agents.Budget `json:"budget"`
-	Reviews []struct {
+	Budget   *agents.Budget      `json:"budget"`
+	Allow    map[string][]string `json:"declared_destinations"`
+	Warnings []string            `json:"warnings"`
+	Reviews  []struct {
 		Version   int       `json:"version"`
 		Action    string    `json:"action"`
 		ToStatus  string    `json:"to_status"`
@@ -266,13 +270,25 @@ func writeDossier(w io.Writer, d dossierView) error {
 	} else {
 		rows = append(rows, []string{"budget:", "none declared"})
 	}
+	var allow []string
+	for _, k := range sortedKeys(d.Allow) {
+		allow = append(allow, k+": "+strings.Join(d.Allow[k], ", "))
+	}
+	rows = append(rows, []string{"writes to:", firstNonEmpty(strings.Join(allow, "; "), "nothing declared (only the team inbox)")})
+	for _, warn := range d.Warnings {
+		rows = append(rows, []string{"WARNING:", warn})
+	}
 	if err := writeTable(w, rows); err != nil {
 		return err
 	}
 
 	steps := [][]string{{"ID", "KIND", "PURPOSE", "MODEL/ACTION", "CLASS", "DESTINATION"}}
 	for _, s := range d.Steps {
-		steps = append(steps, []string{s.ID, s.Kind, s.Purpose, firstNonEmpty(s.Model, s.Action, "-"), firstNonEmpty(s.Class, "-"), firstNonEmpty(s.Destination, "-")})
+		dest := s.Destination
+		if len(s.Tools) > 0 {
+			dest = "tools: " + strings.Join(s.Tools, ", ")
+		}
+		steps = append(steps, []string{s.ID, s.Kind, s.Purpose, firstNonEmpty(s.Model, s.Action, "-"), firstNonEmpty(s.Class, "-"), firstNonEmpty(dest, "-")})
 	}
 	fmt.Fprintln(w)
 	if err := writeTable(w, steps); err != nil {
@@ -615,4 +631,13 @@ func (c *apiClient) auditCommand() *cobra.Command {
 	f.StringVar(&team, "team", "", "only records of this team")
 	f.StringVar(&action, "action", "", "only records of this action, such as agent.approve")
 	return cmd
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }

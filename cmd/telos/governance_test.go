@@ -38,6 +38,7 @@ per run:      $0.00036, 1200 input + 300 output tokens (average of 3 dry runs)
 per month:    $0.00144 for 4 runs
 budget:       per run 40000 tokens, $0.05
 budget:       per month $2.00
+writes to:    nothing declared (only the team inbox)
 
 ID         KIND       PURPOSE                     MODEL/ACTION        CLASS  DESTINATION
 fetch      connector  Read the release notes.     http.get            read   https://github.com/labstack/echo/releases
@@ -71,6 +72,7 @@ value:      not declared
 per run:    $0 + unpriced, 85 input + 1024 output tokens (forecast from the spec; input excludes referenced data)
 per month:  no schedule declared
 budget:     none declared
+writes to:  nothing declared (only the team inbox)
 
 ID         KIND  PURPOSE     MODEL/ACTION  CLASS  DESTINATION
 summarize  llm   Summarize.  house-model   -      -
