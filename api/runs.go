@@ -397,40 +397,6 @@ func (s *Server) cancelRun(c echo.Context) error {
 	return c.JSON(http.StatusAccepted, map[string]string{"id": r.ID, "status": "canceling"})
 }
 
-type ledgerItem struct {
-	RunID             string       `json:"run_id"`
-	Agent             string       `json:"agent"`
-	Version           int          `json:"version"`
-	Team              string       `json:"team"`
-	Owner             string       `json:"owner"`
-	StepID            string       `json:"step_id"`
-	Attempt           int          `json:"attempt"`
-	Kind              string       `json:"kind"`
-	Action            string       `json:"action,omitempty"`
-	Purpose           string       `json:"purpose"`
-	PurposeCategory   string       `json:"purpose_category"`
-	Provider          string       `json:"provider"`
-	Model             string       `json:"model"`
-	InputTokens       int64        `json:"input_tokens"`
-	CachedInputTokens int64        `json:"cached_input_tokens"`
-	OutputTokens      int64        `json:"output_tokens"`
-	ReasoningTokens   int64        `json:"reasoning_tokens"`
-	Cost              agents.Money `json:"cost_usd"`
-	PriceVersion      string       `json:"price_version,omitempty"`
-	Unpriced          bool         `json:"unpriced"`
-	Simulated         bool         `json:"simulated"`
-	UsageEstimated    bool         `json:"usage_estimated"`
-	Status            string       `json:"status"`
-	Error             string       `json:"error"`
-	OutcomeRef        string       `json:"outcome_ref,omitempty"`
-	OutputRef         string       `json:"output_ref,omitempty"`
-	Trigger           string       `json:"trigger"`
-	PromptHash        string       `json:"prompt_hash,omitempty"`
-	AnswerHash        string       `json:"answer_hash,omitempty"`
-	StartedAt         time.Time    `json:"started_at"`
-	FinishedAt        time.Time    `json:"finished_at"`
-}
-
 func (s *Server) runLedger(c echo.Context) error {
 	r, err := s.visibleRun(c)
 	if err != nil {
@@ -440,14 +406,9 @@ func (s *Server) runLedger(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	items := make([]ledgerItem, 0, len(entries))
-	for _, e := range entries {
-		items = append(items, ledgerItem{e.RunID, e.Agent, e.Version, e.Team, e.Owner, e.StepID, e.Attempt, e.Kind, e.Action, e.Purpose, e.PurposeCategory, e.Provider, e.Model,
-			e.InputTokens, e.CachedInputTokens, e.OutputTokens, e.ReasoningTokens, e.Cost, e.PriceVersion,
-			e.Unpriced, e.Simulated, e.UsageEstimated, e.Status, e.Error, e.OutcomeRef, e.OutputRef, e.Trigger, e.PromptHash, e.AnswerHash,
-			e.StartedAt, e.FinishedAt})
-	}
-	return c.JSON(http.StatusOK, map[string]any{"items": items})
+	// ledger.Entry is the wire form: its JSON leaves out only the
+	// idempotency key (workflow run and activity ids).
+	return c.JSON(http.StatusOK, map[string]any{"items": entries})
 }
 
 // usage sums the ledger per group over a time range.

@@ -182,15 +182,7 @@ func (s *Server) createSchedule(c echo.Context) error {
 	if st.Status != store.AgentActive {
 		return newError(http.StatusConflict, "the agent is "+st.Status)
 	}
-	av, err := s.Store.AgentVersion(ctx, st.Team, st.Name, st.ApprovedVersion)
-	if err != nil {
-		return err
-	}
-	a, err := decodeAgent(av)
-	if err != nil {
-		return err
-	}
-	if _, err := agents.ValidateInputs(a.Spec, req.Inputs); err != nil {
+	if err := s.checkScheduleInputs(c, st, req.Inputs); err != nil {
 		return err
 	}
 	id := schedulePrefix(st) + s.NewID()[:10]
@@ -224,6 +216,20 @@ func (s *Server) createSchedule(c echo.Context) error {
 	}
 	c.Response().Header().Set("Location", "/v1/agents/"+st.Name+"/schedules/"+id)
 	return s.showSchedule(c, st, id, http.StatusCreated)
+}
+
+// checkScheduleInputs validates a schedule's inputs against the approved version.
+func (s *Server) checkScheduleInputs(c echo.Context, st store.AgentState, inputs map[string]any) error {
+	av, err := s.Store.AgentVersion(c.Request().Context(), st.Team, st.Name, st.ApprovedVersion)
+	if err != nil {
+		return err
+	}
+	a, err := decodeAgent(av)
+	if err != nil {
+		return err
+	}
+	_, err = agents.ValidateInputs(a.Spec, inputs)
+	return err
 }
 
 func describeSpec(spec client.ScheduleSpec) string {
@@ -402,15 +408,7 @@ func (s *Server) patchSchedule(c echo.Context) error {
 		return err
 	}
 	if req.Inputs != nil {
-		av, err := s.Store.AgentVersion(ctx, st.Team, st.Name, st.ApprovedVersion)
-		if err != nil {
-			return err
-		}
-		a, err := decodeAgent(av)
-		if err != nil {
-			return err
-		}
-		if _, err := agents.ValidateInputs(a.Spec, req.Inputs); err != nil {
+		if err := s.checkScheduleInputs(c, st, req.Inputs); err != nil {
 			return err
 		}
 	}

@@ -40,8 +40,8 @@ type Entry struct {
 	Purpose         string `json:"purpose"`
 	PurposeCategory string `json:"purpose_category"`
 
-	Provider string `json:"provider,omitempty"`
-	Model    string `json:"model,omitempty"`
+	Provider string `json:"provider"`
+	Model    string `json:"model"`
 	agents.Usage
 	Cost           agents.Money `json:"cost_usd"`
 	PriceVersion   string       `json:"price_version,omitempty"`
