@@ -197,7 +197,7 @@ func Start(ctx context.Context, cfg Config) (s *Stack, err error) {
 	s.Temporal, err = client.Dial(client.Options{
 		HostPort:  s.TemporalAddress,
 		Namespace: cfg.Namespace,
-		Logger:    sdklog.NewStructuredLogger(cfg.Logger),
+		Logger:    sdklog.NewStructuredLogger(slog.New(quietExpected{cfg.Logger.Handler()})),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("connect to temporal at %s: %w", s.TemporalAddress, err)
