@@ -379,9 +379,7 @@ func smtpError(ctx context.Context, password string, err error) error {
 	case errors.As(err, &sendErr):
 		code = sendErr.ErrorCode()
 	}
-	if password != "" {
-		text = strings.ReplaceAll(text, password, "[redacted]")
-	}
+	text = connectors.Redact(text, password)
 	switch {
 	case code == 530 || code == 534 || code == 535 || code == 538:
 		return &connectors.Error{Code: connectors.CodeAuth, Message: fmt.Sprintf("%s: the SMTP server rejected the credentials (%s)", action, text)}

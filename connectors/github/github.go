@@ -619,11 +619,7 @@ func apiError(ctx context.Context, action, token string, err error) error {
 		return fmt.Errorf("%s: %w", action, ctxErr)
 	}
 	scrub := func(format string, args ...any) string {
-		msg := fmt.Sprintf(format, args...)
-		if token != "" {
-			msg = strings.ReplaceAll(msg, token, "[redacted]")
-		}
-		return action + ": " + msg
+		return action + ": " + connectors.Redact(fmt.Sprintf(format, args...), token)
 	}
 	var rateErr *gh.RateLimitError
 	if errors.As(err, &rateErr) {

@@ -287,13 +287,7 @@ func (c *connector) credential(ctx context.Context, action, team string) (creden
 
 // scrub removes every form of the credential from s that an echo might carry.
 func (cr credential) scrub(s string) string {
-	for _, secret := range cr.secrets {
-		quoted := strconv.Quote(secret)
-		for _, form := range []string{secret, url.QueryEscape(secret), url.PathEscape(secret), quoted[1 : len(quoted)-1]} {
-			s = strings.ReplaceAll(s, form, "[redacted]")
-		}
-	}
-	return s
+	return connectors.Redact(s, cr.secrets...)
 }
 
 // send makes one request to the REST API and decodes a successful response

@@ -397,11 +397,7 @@ func (s *session) fail(ctx context.Context, err error, called bool) error {
 		return fmt.Errorf("%s: %w", s.action, ctxErr)
 	}
 	scrub := func(format string, args ...any) string {
-		msg := fmt.Sprintf(format, args...)
-		if s.rec.token != "" {
-			msg = strings.ReplaceAll(msg, s.rec.token, "[redacted]")
-		}
-		return s.action + ": " + msg
+		return s.action + ": " + connectors.Redact(fmt.Sprintf(format, args...), s.rec.token)
 	}
 	status, retryAfter := s.rec.last()
 	switch {

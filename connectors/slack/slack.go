@@ -430,11 +430,5 @@ var tokenPattern = regexp.MustCompile(`x(?:ox[a-z]|app|oxe\.xox[a-z])-[A-Za-z0-9
 // scrub removes the token, in the forms an upstream might echo it, and
 // anything shaped like a Slack token from s.
 func scrub(token, s string) string {
-	if token != "" {
-		quoted := strconv.Quote(token)
-		for _, form := range []string{token, url.QueryEscape(token), url.PathEscape(token), quoted[1 : len(quoted)-1]} {
-			s = strings.ReplaceAll(s, form, "[redacted]")
-		}
-	}
-	return tokenPattern.ReplaceAllString(s, "[redacted]")
+	return tokenPattern.ReplaceAllString(connectors.Redact(s, token), "[redacted]")
 }
